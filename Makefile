@@ -1,0 +1,59 @@
+# Pier — `make help` lists the targets. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA_DIR ?= .pier
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: help install run lint fmt typecheck check test test-unit test-db test-e2e bench-api clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv with Pier and its test tools (pinned in pyproject.toml)
+
+run: $(STAMP) ## run Pier all-in-one on 127.0.0.1:9876 (SQLite in $(DATA_DIR))
+	$(BIN)/pier up --data-dir $(DATA_DIR)
+
+fmt: $(STAMP) ## format the code
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP) ## mypy --strict on src
+	$(BIN)/mypy
+
+check: lint typecheck test-unit ## lint + typecheck + unit tests
+
+test-unit: $(STAMP) ## unit tests (in-process app, SQLite)
+	$(PYTEST) -q tests/unit
+
+test-db: $(STAMP) ## migrations and the API tests on PostgreSQL and MariaDB
+	$(PYTEST) -q tests/integration/db
+	PIER_TEST_DATABASE=postgresql $(PYTEST) -q tests/unit/api
+	PIER_TEST_DATABASE=mariadb $(PYTEST) -q tests/unit/api
+
+test-e2e: $(STAMP) ## pier up + the real openstack CLI and openstacksdk
+	$(PYTEST) -q tests/e2e
+
+test: $(STAMP) ## every test: lint, types, unit, databases, end to end
+	$(MAKE) --no-print-directory lint typecheck
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-unit test-db test-e2e
+
+bench-api: $(STAMP) ## API benchmark: Pier vs a real Octavia, side by side
+	$(BIN)/python bench/api/run.py --start
+
+clean: ## remove the venv and local data
+	rm -rf $(VENV) $(DATA_DIR) .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Embedded Keystone v3 subset: tokens, catalog, projects, users, roles."""

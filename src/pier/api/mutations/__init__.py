@@ -1,0 +1,4 @@
+"""Writes: validate -> policy -> quota -> 409-if-pending -> write -> PENDING_*.
+
+The route enqueues the load balancer after the transaction commits.
+"""

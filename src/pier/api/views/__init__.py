@@ -1,0 +1,1 @@
+"""Table rows -> Octavia response dicts, one module per resource."""

@@ -1,0 +1,1 @@
+"""The `pier` command."""

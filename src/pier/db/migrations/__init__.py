@@ -1,0 +1,1 @@
+"""Alembic migrations; `pier.db.migrate` runs them."""

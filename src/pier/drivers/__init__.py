@@ -1,0 +1,1 @@
+"""Ports to the outside world: compute, network (and later certs). A Protocol and a fake each."""

@@ -1,0 +1,1 @@
+"""Compute drivers: where amphorae run."""

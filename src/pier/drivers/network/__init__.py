@@ -1,0 +1,1 @@
+"""Network drivers: VIPs, subnets and ports."""

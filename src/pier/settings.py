@@ -1,0 +1,65 @@
+"""One typed Settings object, built once by the CLI and passed in explicitly."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class AuthMode(StrEnum):
+    KEYSTONE = "keystone"  # the embedded Keystone v3 subset (default)
+    NOAUTH = "noauth"  # Octavia's noauth: project from X-Project-Id, everyone admin
+    TOKEN = "token"  # noqa: S105 - a mode name; one static token that maps to a project and roles
+    EXTERNAL = "external"  # tokens checked against an external Keystone
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaDefaults:
+    loadbalancer: int = -1
+    listener: int = -1
+    pool: int = -1
+    healthmonitor: int = -1
+    member: int = -1
+    l7policy: int = -1
+    l7rule: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 9876
+    data_dir: Path = Path(".pier")
+    # SQLAlchemy URL; empty means SQLite in data_dir.
+    database_url: str = ""
+    auth: AuthMode = AuthMode.KEYSTONE
+    region: str = "RegionOne"
+    # Public base URL clients are given (catalog, clouds.yaml); empty = http://host:port.
+    public_url: str = ""
+    token_lifetime_seconds: int = 3600
+    static_token: str = ""
+    static_token_project: str = "admin"  # noqa: S105 - a project name
+    static_token_roles: tuple[str, ...] = ("admin",)
+    noauth_default_project: str = "default"
+    external_keystone_url: str = ""
+    pagination_max_limit: int | None = 1000
+    quota_defaults: QuotaDefaults = field(default_factory=QuotaDefaults)
+    default_provider: str = "amphora"
+    reserved_ips: tuple[str, ...] = ("169.254.169.254",)
+    allow_ping_health_monitors: bool = True
+    # Octavia's `udp_connect_min_interval_health_monitor`; negative disables the check.
+    udp_connect_min_interval_health_monitor: int = 3
+    # Octavia's noop network driver accepts any subnet id (tempest's test_with_noop).
+    accept_any_subnet: bool = False
+    compute_driver: str = "fake"
+    network_driver: str = "records"
+    resync_interval_seconds: float = 30.0
+    reconcile_max_attempts: int = 5
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'pier.db').resolve()}"

@@ -1,0 +1,19 @@
+import pytest
+
+from pier.domain.errors import TransientDriverError
+from pier.drivers.network.base import Network
+from pier.drivers.network.fake import FakeNetwork
+
+
+def test_releases_are_recorded_and_failures_injected() -> None:
+    fake = FakeNetwork()
+    network: Network = fake
+    fake.fail("release_vip", TransientDriverError("busy"))
+
+    with pytest.raises(TransientDriverError):
+        network.release_vip("lb-1", "port-1")
+    network.release_vip("lb-1", "port-1")
+    network.release_vip("lb-2", None)
+
+    assert fake.released == [("lb-1", "port-1"), ("lb-2", None)]
+    assert fake.calls["release_vip"] == 3

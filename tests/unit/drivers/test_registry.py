@@ -1,0 +1,28 @@
+from pathlib import Path
+
+import pytest
+
+from pier.drivers.compute.fake import FakeCompute
+from pier.drivers.network.fake import FakeNetwork
+from pier.drivers.network.records import RecordsNetwork
+from pier.drivers.registry import build_compute, build_network
+from pier.settings import Settings
+from tests.support.factories import make_sessions
+
+
+def test_drivers_are_built_by_name(tmp_path: Path) -> None:
+    sessions = make_sessions(tmp_path)
+    assert isinstance(build_compute(Settings(compute_driver="fake")), FakeCompute)
+    assert isinstance(build_network(Settings(network_driver="fake"), sessions), FakeNetwork)
+    assert isinstance(build_network(Settings(network_driver="records"), sessions), RecordsNetwork)
+
+
+def test_each_build_gives_a_fresh_fake() -> None:
+    assert build_compute(Settings()) is not build_compute(Settings())
+
+
+def test_unknown_names_are_rejected_with_the_choices(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown compute driver 'nova'; choose one of: fake"):
+        build_compute(Settings(compute_driver="nova"))
+    with pytest.raises(ValueError, match="choose one of: fake, records"):
+        build_network(Settings(network_driver="neutron"), make_sessions(tmp_path))
