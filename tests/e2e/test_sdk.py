@@ -41,7 +41,7 @@ def test_tree_through_the_sdk(pier: PierProcess) -> None:
     assert conn.load_balancer.find_load_balancer("sdk-lb").id == lb.id
     assert conn.load_balancer.get_listener(listener.id).default_pool_id == pool.id
     assert [m.id for m in conn.load_balancer.members(pool)] == [member.id]
-    assert conn.load_balancer.get_health_monitor(monitor.id).pool_ids[0]["id"] == pool.id
+    assert conn.load_balancer.get_health_monitor(monitor.id).pools == [{"id": pool.id}]
     stats = conn.load_balancer.get_load_balancer_statistics(lb.id)
     assert stats.total_connections == 0
     assert [p.name for p in conn.load_balancer.providers()] == ["amphora", "octavia"]
