@@ -49,15 +49,21 @@ def create_database(kind: str) -> str:
 
 
 def _empty(engine: Engine, kind: str) -> None:
-    tables = [table.name for table in Base.metadata.sorted_tables]
+    """Delete every row with foreign keys off: much faster than TRUNCATE on ~30 tiny tables."""
+    quote = engine.dialect.identifier_preparer.quote
+    tables = [quote(table.name) for table in Base.metadata.sorted_tables]
+    off, on = {
+        "postgresql": (
+            "SET session_replication_role = replica",
+            "SET session_replication_role = DEFAULT",
+        ),
+        "mariadb": ("SET FOREIGN_KEY_CHECKS=0", "SET FOREIGN_KEY_CHECKS=1"),
+    }[kind]
     with engine.begin() as connection:
-        if kind == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-            return
-        connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        connection.execute(text(off))
         for table in tables:
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - our table names
-        connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        connection.execute(text(on))
 
 
 def _sqlite_template() -> Path:

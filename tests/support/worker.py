@@ -16,7 +16,7 @@ def compute_of(services: Services) -> FakeCompute:
     return _computes.setdefault(id(services), FakeCompute())
 
 
-def run_queued(services: Services, max_passes: int = 100) -> None:
+def run_queued(services: Services, max_passes: int = 10_000) -> None:
     queue = services.queue
     if not isinstance(queue, MemoryQueue):
         raise TypeError("converge() needs the in-process MemoryQueue")

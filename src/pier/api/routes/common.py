@@ -43,9 +43,14 @@ def authorize_object(ctx: RequestContext, rule: policy.Rule, project_id: str | N
     policy.authorize(ctx, rule, project_id)
 
 
-def scoped_select(ctx: RequestContext, table: Any, request: Request) -> Select[Any]:
-    """Lists see every project only with read-global; otherwise the caller's own (spec §5.2)."""
-    statement = select(table)
+def scoped_select(
+    ctx: RequestContext, table: Any, request: Request, columns: Any = None
+) -> Select[Any]:
+    """Lists see every project only with read-global; otherwise the caller's own (spec §5.2).
+
+    `columns` selects plain columns instead of ORM objects (see `listing.fetch_page`).
+    """
+    statement = select(*columns) if columns is not None else select(table)
     requested = request.query_params.getlist("project_id")
     if policy.allowed(ctx, policy.Rule.READ_GLOBAL, None):
         return statement

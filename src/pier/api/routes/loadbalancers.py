@@ -3,7 +3,6 @@
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,7 +16,12 @@ from pier.api.schemas.fields import Bool
 from pier.api.schemas.loadbalancer import LOADBALANCER
 from pier.api.services import get_context, get_services
 from pier.api.views.common import load_tags
-from pier.api.views.loadbalancer import loadbalancer_view, status_tree_view
+from pier.api.views.loadbalancer import (
+    load_children,
+    loadbalancer_row_view,
+    loadbalancer_view,
+    status_tree_view,
+)
 from pier.db.engine import transaction
 from pier.db.tables import Listener, ListenerStatistics, LoadBalancer
 from pier.domain.enums import ProvisioningStatus
@@ -65,7 +69,6 @@ COLLECTION = listing.Collection(
         "availability_zone": LB.availability_zone,
     },
 )
-EAGER = (selectinload(LB.listeners), selectinload(LB.pools))
 
 
 def _show(request: Request, loadbalancer_id: str) -> dict[str, Any]:
@@ -73,7 +76,7 @@ def _show(request: Request, loadbalancer_id: str) -> dict[str, Any]:
     with transaction(services.sessions, write=False) as session:
         row = find_or_404(session, LB, loadbalancer_id, "Load Balancer")
         authorize_object(ctx, policy.Rule.READ, row.project_id)
-        return loadbalancer_view(row, load_tags(session, [row.id])[row.id])
+        return loadbalancer_view(session, row)
 
 
 @endpoint
@@ -81,12 +84,17 @@ def list_loadbalancers(request: Request, _: Any) -> Response:
     services, ctx = get_services(request), get_context(request)
     query = listing.parse_list_query(request, COLLECTION, services.settings.pagination_max_limit)
     with transaction(services.sessions, write=False) as session:
-        base = scoped_select(ctx, LB, request).options(*EAGER)
+        base = scoped_select(ctx, LB, request, columns=LB.__table__.columns)
         base = base.where(LB.provisioning_status != ProvisioningStatus.DELETED.value)
-        rows = listing.fetch_page(session, COLLECTION, query, base)
-        tags = load_tags(session, [row.id for row in rows])
+        rows = listing.fetch_page(session, COLLECTION, query, base, as_rows=True)
+        ids = [row.id for row in rows]
+        tags = load_tags(session, ids)
+        listeners, pools = load_children(session, ids)
         items = [
-            listing.select_fields(loadbalancer_view(row, tags[row.id]), query.fields)
+            listing.select_fields(
+                loadbalancer_row_view(row, tags[row.id], listeners[row.id], pools[row.id]),
+                query.fields,
+            )
             for row in rows
         ]
     links = listing.page_links(request, query, items, [row.id for row in rows])
@@ -103,7 +111,7 @@ def create_loadbalancer(request: Request, body: Any) -> Response:
         created = graph.create_children(session, services, ctx, row, listeners, pools)
         session.flush()
         session.refresh(row)
-        view = loadbalancer_view(row, load_tags(session, [row.id])[row.id])
+        view = loadbalancer_view(session, row)
         view.update(graph.children_view(session, created))
     services.queue.enqueue(row.id)
     return JSONResponse({"loadbalancer": view}, status_code=201)

@@ -1,12 +1,45 @@
 """Load balancer responses (spec §4.1, §3.5, §3.6)."""
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from pier.api.views.common import audit_times, id_list, ownership, statuses, text
-from pier.db.tables import LoadBalancer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pier.api.views.common import audit_times, id_list, load_tags, ownership, statuses, text
+from pier.db.tables import Listener, LoadBalancer, Pool
 
 
-def loadbalancer_view(row: LoadBalancer, tags: list[str]) -> dict[str, Any]:
+def load_children(
+    session: Session, ids: Sequence[str]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Listener and pool ids of many load balancers in two queries, in creation order."""
+    listeners: dict[str, list[str]] = defaultdict(list)
+    pools: dict[str, list[str]] = defaultdict(list)
+    if ids:
+        for table, found in ((Listener, listeners), (Pool, pools)):
+            statement = (
+                select(table.loadbalancer_id, table.id)
+                .where(table.loadbalancer_id.in_(ids))
+                .order_by(table.created_at, table.id)
+            )
+            for loadbalancer_id, child_id in session.execute(statement):
+                found[loadbalancer_id].append(child_id)
+    return listeners, pools
+
+
+def loadbalancer_view(session: Session, row: LoadBalancer) -> dict[str, Any]:
+    """One load balancer, its tags and children loaded on the way."""
+    listeners, pools = load_children(session, [row.id])
+    tags = load_tags(session, [row.id])
+    return loadbalancer_row_view(row, tags[row.id], listeners[row.id], pools[row.id])
+
+
+def loadbalancer_row_view(
+    row: Any, tags: list[str], listener_ids: list[str], pool_ids: list[str]
+) -> dict[str, Any]:
+    """Works on an ORM object or a plain row of the loadbalancer table's columns."""
     return {
         "id": row.id,
         "name": text(row.name),
@@ -26,8 +59,8 @@ def loadbalancer_view(row: LoadBalancer, tags: list[str]) -> dict[str, Any]:
         "provider": row.provider or "octavia",
         "flavor_id": row.flavor_id,
         "availability_zone": row.availability_zone,
-        "listeners": id_list(listener.id for listener in row.listeners),
-        "pools": id_list(pool.id for pool in row.pools),
+        "listeners": id_list(listener_ids),
+        "pools": id_list(pool_ids),
         "tags": tags,
     }
 
