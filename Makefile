@@ -7,14 +7,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= .pier
 PYTEST := $(BIN)/pytest -p no:cacheprovider
+# Debian packages the tests and the data plane use; installed when a command is missing.
+APT_PACKAGES := haproxy
 
-.PHONY: help install run lint fmt typecheck check test test-unit test-db test-e2e bench-api clean
+.PHONY: help install run lint fmt typecheck check test test-unit test-db test-integration test-e2e golden bench-api clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
+	@missing=$$(for p in $(APT_PACKAGES); do command -v $$p >/dev/null || echo $$p; done); \
+	  if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
@@ -40,6 +44,12 @@ check: lint typecheck test-unit ## lint + typecheck + unit tests
 test-unit: $(STAMP) ## unit tests (in-process app, SQLite)
 	$(PYTEST) -q tests/unit
 
+test-integration: $(STAMP) ## real processes: haproxy -c on every golden config
+	$(PYTEST) -q tests/integration --ignore=tests/integration/db
+
+golden: $(STAMP) ## rewrite tests/unit/amphora/golden from the renderer (review the diff)
+	PIER_UPDATE_GOLDEN=1 $(PYTEST) -q tests/unit/amphora
+
 test-db: $(STAMP) ## migrations and the API tests on PostgreSQL and MariaDB
 	$(PYTEST) -q tests/integration/db
 	PIER_TEST_DATABASE=postgresql $(PYTEST) -q tests/unit/api
@@ -50,7 +60,7 @@ test-e2e: $(STAMP) ## pier up + the real openstack CLI and openstacksdk
 
 test: $(STAMP) ## every test: lint, types, unit, databases, end to end
 	$(MAKE) --no-print-directory lint typecheck
-	$(MAKE) --no-print-directory -j3 --output-sync=target test-unit test-db test-e2e
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-unit test-integration test-db test-e2e
 
 bench-api: $(STAMP) ## API benchmark: Pier vs a real Octavia, side by side
 	$(BIN)/python bench/api/run.py --start
