@@ -3,7 +3,10 @@
 """
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -14,8 +17,10 @@ from pier.api import faults
 from pier.api.identity import versions as identity_versions
 from pier.api.identity.routes import identity_routes
 from pier.api.network.routes import network_routes
+from pier.api.response_cache import ResponseCache
 from pier.api.routes import lbaas_routes
 from pier.api.services import Services
+from pier.db.revision import find_revision_source
 from pier.domain.errors import PierError
 
 
@@ -49,6 +54,15 @@ def build_app(services: Services) -> Starlette:
         *network_routes(root=True),
         *lbaas_routes(),
     ]
+    engine = services.sessions.kw.get("bind")
+    source = find_revision_source(engine) if isinstance(engine, Engine) else None
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if source is not None:
+            source.close()
+
     app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestIdMiddleware)],
@@ -57,6 +71,8 @@ def build_app(services: Services) -> Starlette:
             HTTPException: faults.handle_http_exception,
             Exception: faults.handle_unexpected,
         },
+        lifespan=lifespan,
     )
     app.state.services = services
+    app.state.response_cache = ResponseCache(source)
     return app

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,6 +12,7 @@ from pier.api import listing, policy
 from pier.api.http import JSONResponse, empty_response
 from pier.api.mutations import graph
 from pier.api.mutations import loadbalancer as mutations
+from pier.api.response_cache import get_response_cache
 from pier.api.routes.common import authorize_object, endpoint, find_or_404, scoped_select
 from pier.api.schemas.fields import Bool
 from pier.api.schemas.loadbalancer import LOADBALANCER
@@ -81,8 +83,16 @@ def _show(request: Request, loadbalancer_id: str) -> dict[str, Any]:
 
 @endpoint
 def list_loadbalancers(request: Request, _: Any) -> Response:
+    """The hottest read (dashboards and `--wait` loops poll it), served from the response
+    cache while the database is unchanged.
+    """
     services, ctx = get_services(request), get_context(request)
     query = listing.parse_list_query(request, COLLECTION, services.settings.pagination_max_limit)
+    cache = get_response_cache(request)
+    key = ("loadbalancers", ctx, str(request.url))
+    revision = cache.revision()
+    if (cached := cache.get(key, revision)) is not None:
+        return Response(cached, media_type="application/json")
     with transaction(services.sessions, write=False) as session:
         base = scoped_select(ctx, LB, request, columns=LB.__table__.columns)
         base = base.where(LB.provisioning_status != ProvisioningStatus.DELETED.value)
@@ -97,8 +107,10 @@ def list_loadbalancers(request: Request, _: Any) -> Response:
             )
             for row in rows
         ]
-    links = listing.page_links(request, query, items, [row.id for row in rows])
-    return JSONResponse({COLLECTION.list_key: items, COLLECTION.links_key: links})
+    links = listing.page_links(request, query, items, ids)
+    body = orjson.dumps({COLLECTION.list_key: items, COLLECTION.links_key: links})
+    cache.put(key, revision, body)
+    return Response(body, media_type="application/json")
 
 
 @endpoint
