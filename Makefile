@@ -13,7 +13,7 @@ APT_PACKAGES := haproxy
 .PHONY: help install run lint fmt typecheck check test test-unit test-db test-integration test-e2e golden bench-api clean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv with Pier and its test tools (pinned in pyproject.toml)
 
-run: $(STAMP) ## run Pier all-in-one on 127.0.0.1:9876 (SQLite in $(DATA_DIR))
+run: $(STAMP) ## run Pier all-in-one on 127.0.0.1:9876 (SQLite in .pier)
 	$(BIN)/pier up --data-dir $(DATA_DIR)
 
 fmt: $(STAMP) ## format the code
@@ -55,7 +55,7 @@ test-db: $(STAMP) ## migrations and the API tests on PostgreSQL and MariaDB
 	PIER_TEST_DATABASE=postgresql $(PYTEST) -q tests/unit/api
 	PIER_TEST_DATABASE=mariadb $(PYTEST) -q tests/unit/api
 
-test-e2e: $(STAMP) ## pier up + the real openstack CLI and openstacksdk
+test-e2e: $(STAMP) ## pier up + the real openstack CLI, openstacksdk and Ansible
 	$(PYTEST) -q tests/e2e
 
 test: $(STAMP) ## every test: lint, types, unit, databases, end to end
