@@ -1,11 +1,11 @@
 """`pier` entry point: each subcommand lives in its own module and registers itself here."""
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 from pier.cli import db, identity, up
+from pier.log import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,11 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(args.log_level)
     result: int = args.handler(args)
     return result
 
