@@ -12,6 +12,19 @@ class AuthMode(StrEnum):
     EXTERNAL = "external"  # tokens checked against an external Keystone
 
 
+class PolicyRoles(StrEnum):
+    """Which role vocabulary the default policy honours (shared/spec/octavia-api.md §5.1)."""
+
+    # Octavia's in-code defaults with `enforce_new_defaults = False`: reader/member/admin
+    # or the deprecated load-balancer_* roles.
+    BOTH = "both"
+    # Octavia's etc/policy/octavia-advanced-rbac-policy.yaml: load-balancer_* roles (and admin);
+    # what the octavia-tempest-plugin's `RBAC_test_type = advanced` expects.
+    ADVANCED = "advanced"
+    # `enforce_new_defaults = True`: reader/member/admin only (`keystone_default_roles`).
+    KEYSTONE_DEFAULT_ROLES = "keystone_default_roles"
+
+
 @dataclass(frozen=True, slots=True)
 class QuotaDefaults:
     loadbalancer: int = -1
@@ -31,6 +44,7 @@ class Settings:
     # SQLAlchemy URL; empty means SQLite in data_dir.
     database_url: str = ""
     auth: AuthMode = AuthMode.KEYSTONE
+    policy_roles: PolicyRoles = PolicyRoles.BOTH
     region: str = "RegionOne"
     # Public base URL clients are given (catalog, clouds.yaml); empty = http://host:port.
     public_url: str = ""

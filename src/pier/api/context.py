@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from pier.settings import PolicyRoles
+
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
@@ -13,3 +15,5 @@ class RequestContext:
     is_admin: bool = False
     # Octavia skips quota checks entirely under noauth (spec §4.9).
     enforce_quota: bool = True
+    # The service's policy vocabulary (`Settings.policy_roles`), set once per request.
+    policy_roles: PolicyRoles = PolicyRoles.BOTH

@@ -1,9 +1,10 @@
-"""Octavia's default policy (spec §5), both role vocabularies at once.
+"""Octavia's default policy (spec §5) in the role vocabulary `Settings.policy_roles` picks.
 
-A rule passes with the new defaults (reader/member/admin) or with Octavia's legacy
-`load-balancer_*` roles, as Octavia does with `enforce_new_defaults = False`. That is what
-the octavia-tempest-plugin's `advanced` RBAC mode expects, and it denies nothing that the
-`keystone_default_roles` mode expects to be allowed.
+* both (default): a rule passes with the new defaults (reader/member/admin) or with Octavia's
+  legacy `load-balancer_*` roles, as Octavia does with `enforce_new_defaults = False`.
+* advanced: only the legacy roles (plus `admin`), Octavia's `octavia-advanced-rbac-policy.yaml`;
+  the octavia-tempest-plugin's `advanced` RBAC mode expects a plain `member` to be refused.
+* keystone_default_roles: only reader/member/admin (`enforce_new_defaults = True`).
 """
 
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from enum import StrEnum
 
 from pier.api.context import RequestContext
 from pier.domain.errors import Forbidden
+from pier.settings import PolicyRoles
 
 Check = Callable[[RequestContext, str | None], bool]
 
@@ -19,28 +21,40 @@ def _has(ctx: RequestContext, *roles: str) -> bool:
     return any(role in ctx.roles for role in roles)
 
 
+def _legacy(ctx: RequestContext, *roles: str) -> bool:
+    """Holds one of Octavia's deprecated `load-balancer_*` roles, where they count."""
+    return ctx.policy_roles is not PolicyRoles.KEYSTONE_DEFAULT_ROLES and _has(ctx, *roles)
+
+
+def _new_default(ctx: RequestContext, *roles: str) -> bool:
+    """Holds one of Keystone's default roles, where they count (`admin` always does)."""
+    return ctx.policy_roles is not PolicyRoles.ADVANCED and _has(ctx, *roles)
+
+
 def _owner(ctx: RequestContext, target: str | None) -> bool:
     return target is not None and ctx.project_id == target
 
 
 def is_admin(ctx: RequestContext, target: str | None = None) -> bool:
-    return ctx.is_admin or _has(ctx, "admin", "load-balancer_admin")
+    return ctx.is_admin or _has(ctx, "admin") or _legacy(ctx, "load-balancer_admin")
 
 
 def _global_observer(ctx: RequestContext) -> bool:
-    return _has(ctx, "admin", "load-balancer_global_observer")
+    return _new_default(ctx, "admin") or _legacy(ctx, "load-balancer_global_observer")
 
 
 def _quota_admin(ctx: RequestContext) -> bool:
-    return _has(ctx, "admin", "load-balancer_quota_admin")
+    return _new_default(ctx, "admin") or _legacy(ctx, "load-balancer_quota_admin")
 
 
 def _member_and_owner(ctx: RequestContext, target: str | None) -> bool:
-    return _has(ctx, "member", "load-balancer_member") and _owner(ctx, target)
+    role = _new_default(ctx, "member") or _legacy(ctx, "load-balancer_member")
+    return role and _owner(ctx, target)
 
 
 def _observer_and_owner(ctx: RequestContext, target: str | None) -> bool:
-    return _has(ctx, "reader", "load-balancer_observer") and _owner(ctx, target)
+    role = _new_default(ctx, "reader") or _legacy(ctx, "load-balancer_observer")
+    return role and _owner(ctx, target)
 
 
 def read(ctx: RequestContext, target: str | None) -> bool:

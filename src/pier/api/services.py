@@ -1,7 +1,7 @@
 """What every route may use, held on `app.state.services` and passed in explicitly at build time."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -44,6 +44,9 @@ def get_context(request: Request) -> RequestContext:
     cached = request.scope.get("pier.context")
     if isinstance(cached, RequestContext):
         return cached
-    context = get_services(request).authenticator.authenticate(request)
+    services = get_services(request)
+    context = services.authenticator.authenticate(request)
+    if context.policy_roles is not services.settings.policy_roles:
+        context = replace(context, policy_roles=services.settings.policy_roles)
     request.scope["pier.context"] = context
     return context

@@ -3,7 +3,7 @@
 import argparse
 from pathlib import Path
 
-from pier.settings import AuthMode, Settings
+from pier.settings import AuthMode, PolicyRoles, Settings
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +23,14 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=9876)
     parser.add_argument(
         "--auth", choices=[mode.value for mode in AuthMode], default=AuthMode.KEYSTONE.value
+    )
+    parser.add_argument(
+        "--policy-roles",
+        choices=[roles.value for roles in PolicyRoles],
+        default=PolicyRoles.BOTH.value,
+        help="role vocabulary of the default policy: both (Octavia's defaults with "
+        "enforce_new_defaults=False), advanced (load-balancer_* roles only) or "
+        "keystone_default_roles (reader/member/admin only)",
     )
     parser.add_argument(
         "--public-url", default="", help="base URL given to clients (default http://HOST:PORT)"
@@ -48,6 +56,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         data_dir=args.data_dir,
         database_url=args.database_url,
         auth=AuthMode(args.auth),
+        policy_roles=PolicyRoles(args.policy_roles),
         public_url=args.public_url,
         static_token=args.static_token,
         external_keystone_url=args.external_keystone_url,

@@ -48,6 +48,7 @@ def apply(action: Action, context: ActionContext) -> None:
             delete_amphora(
                 context.sessions,
                 context.compute,
+                context.network,
                 context.clock,
                 action.amphora_id,
                 action.compute_id,
@@ -71,6 +72,8 @@ def _create_amphora(action: CreateAmphora, context: ActionContext) -> None:
         )
     )
     _record_instance(amphora_id, instance, context)
+    port = context.network.ensure_vrrp_port(amphora_id, context.spec.vip_subnet_id)
+    _update_amphora(context.sessions, amphora_id, vrrp_port_id=port.port_id, vrrp_ip=port.address)
     version = compute.push_config(instance.compute_id, action.config_text)
     _update_amphora(context.sessions, amphora_id, config_version=version)
 
@@ -132,16 +135,20 @@ def _push_config(action: PushConfig, context: ActionContext) -> None:
 def delete_amphora(
     sessions: SessionFactory,
     compute: Compute,
+    network: Network,
     clock: Callable[[], datetime],
     amphora_id: str,
     compute_id: str | None,
 ) -> None:
-    """Delete the instance (by id, or found by amphora name) and mark the row DELETED."""
+    """Delete the instance (by id, or found by amphora name) and its VRRP port, and mark the
+    row DELETED.
+    """
     if compute_id is None:
         found = compute.find_amphora(amphora_id)
         compute_id = None if found is None else found.compute_id
     if compute_id is not None:
         compute.delete_amphora(compute_id)
+    network.release_vrrp_port(amphora_id)
     _update_amphora(sessions, amphora_id, status=AmphoraStatus.DELETED.value, now=clock())
     with transaction(sessions) as session:
         session.execute(delete(AmphoraHealth).where(AmphoraHealth.amphora_id == amphora_id))

@@ -117,7 +117,7 @@ class Reconciler:
             return resync.find_pending(session)
 
     def delete_orphan_amphorae(self) -> int:
-        return resync.delete_orphan_amphorae(self.sessions, self.compute, self.clock)
+        return resync.delete_orphan_amphorae(self.sessions, self.compute, self.network, self.clock)
 
     def _lease(self, loadbalancer_id: str) -> bool:
         with transaction(self.sessions) as session:

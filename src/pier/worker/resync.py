@@ -25,6 +25,7 @@ from pier.db.tables.lbaas import (
 )
 from pier.domain.enums import AmphoraStatus, ProvisioningStatus
 from pier.drivers.compute.base import Compute
+from pier.drivers.network.base import Network
 from pier.worker.actions import delete_amphora
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def find_orphan_amphorae(session: Session) -> list[tuple[str, str | None]]:
 
 
 def delete_orphan_amphorae(
-    sessions: SessionFactory, compute: Compute, clock: Callable[[], datetime]
+    sessions: SessionFactory, compute: Compute, network: Network, clock: Callable[[], datetime]
 ) -> int:
     """Delete them through compute and mark them DELETED; returns how many succeeded.
 
@@ -84,7 +85,7 @@ def delete_orphan_amphorae(
     deleted = 0
     for amphora_id, compute_id in orphans:
         try:
-            delete_amphora(sessions, compute, clock, amphora_id, compute_id)
+            delete_amphora(sessions, compute, network, clock, amphora_id, compute_id)
         except Exception:
             logger.exception("could not delete amphora", extra={"amphora_id": amphora_id})
         else:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from pier.api.network.bootstrap import ensure_public_network
 from pier.api.services import Services
 from pier.db.engine import transaction
 from pier.db.tables import Amphora, ListenerStatistics, LoadBalancer
@@ -420,3 +421,52 @@ def test_delete_unknown_or_deleted_is_404(client: TestClient, services: Services
     )
     gone = add_amphora(services, None, status="DELETED")
     expect_error(client.delete(f"{URL}/{gone}", headers=ADMIN), 404, f"Amphora {gone} not found.")
+
+
+def test_a_noop_vip_amphora_has_uuid_compute_and_vrrp_port(
+    client: TestClient, services: Services
+) -> None:
+    response = client.post(
+        "/v2/lbaas/loadbalancers",
+        json={"loadbalancer": {"vip_subnet_id": str(uuid.uuid4())}},
+        headers=MEMBER,
+    )
+    loadbalancer_id = response.json()["loadbalancer"]["id"]
+    converge(services)
+
+    [amphora] = client.get(URL, params={"loadbalancer_id": loadbalancer_id}, headers=ADMIN).json()[
+        "amphorae"
+    ]
+    for field in ("compute_id", "vrrp_port_id", "ha_port_id"):
+        assert str(uuid.UUID(amphora[field])) == amphora[field]
+    assert amphora["vrrp_ip"] == "198.51.100.1"  # Octavia's noop network driver's
+
+
+def test_the_vrrp_port_is_a_real_port_on_the_vip_network_until_the_amphora_goes(
+    tmp_path: Path,
+) -> None:
+    services = make_services(tmp_path)
+    ensure_public_network(services.sessions, services.settings)
+    with api_client(services) as client:
+        [subnet] = client.get("/v2.0/subnets", headers=ADMIN).json()["subnets"]
+        response = client.post(
+            "/v2/lbaas/loadbalancers",
+            json={"loadbalancer": {"vip_subnet_id": subnet["id"]}},
+            headers=MEMBER,
+        )
+        loadbalancer_id = response.json()["loadbalancer"]["id"]
+        converge(services)
+        [amphora] = client.get(URL, headers=ADMIN).json()["amphorae"]
+
+        [port] = client.get(
+            "/v2.0/ports", params={"device_id": amphora["id"]}, headers=ADMIN
+        ).json()["ports"]
+        assert port["id"] == amphora["vrrp_port_id"]
+        assert port["name"] == f"octavia-lb-vrrp-{amphora['id']}"
+        assert port["network_id"] == subnet["network_id"]
+        assert port["fixed_ips"][0]["ip_address"] == amphora["vrrp_ip"] != amphora["ha_ip"]
+
+        client.delete(f"/v2/lbaas/loadbalancers/{loadbalancer_id}", headers=MEMBER)
+        converge(services)
+        ports = client.get("/v2.0/ports", params={"device_id": amphora["id"]}, headers=ADMIN)
+        assert ports.json()["ports"] == []

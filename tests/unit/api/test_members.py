@@ -892,3 +892,15 @@ def test_batch_quota_counts_the_net_increase(
     assert response.status_code == 403
     assert fault(response) == "Quota has been met for resources: Member"
     assert batch(client, pool_id, swap).status_code == 202
+
+
+def test_addresses_are_kept_as_written(client: TestClient, pool_id: str) -> None:
+    """Octavia validates IPs but stores the caller's spelling (tempest compares it back)."""
+    member = create(
+        client, pool_id, address="2001:db8:0:0:0:0:0:1", monitor_address="2001:db8:0:0::2"
+    )
+    assert (member["address"], member["monitor_address"]) == (
+        "2001:db8:0:0:0:0:0:1", "2001:db8:0:0::2",
+    )  # fmt: skip
+    shown = client.get(url(pool_id, member["id"]), headers=P1).json()["member"]
+    assert shown["address"] == "2001:db8:0:0:0:0:0:1"

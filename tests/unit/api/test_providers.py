@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from pier.api.services import Services
+from pier.settings import PolicyRoles, Settings
 from tests.support.app import api_client, as_project, make_services
 
 URL = "/v2/lbaas/providers"
@@ -138,3 +139,11 @@ def test_legacy_admin_role_sees_capabilities(client: TestClient) -> None:
 
 def test_v2_0_prefix(client: TestClient) -> None:
     assert client.get("/v2.0/lbaas/providers", headers=MEMBER).status_code == 200
+
+
+def test_advanced_policy_refuses_a_member_without_a_load_balancer_role(tmp_path: Path) -> None:
+    services = make_services(tmp_path, Settings(policy_roles=PolicyRoles.ADVANCED))
+    with api_client(services) as client:
+        expect_error(client.get(URL, headers=MEMBER), 403, FORBIDDEN)
+        lb_member = as_project("p1", "load-balancer_member", "member")
+        assert client.get(URL, headers=lb_member).status_code == 200

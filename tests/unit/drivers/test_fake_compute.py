@@ -1,3 +1,5 @@
+from uuid import UUID
+
 import pytest
 
 from pier.domain.enums import AmphoraRole
@@ -58,7 +60,9 @@ def test_failures_are_injected_per_method_and_per_instance() -> None:
     with pytest.raises(PermanentDriverError):
         compute.get_status(instance.compute_id)
     assert compute.get_status(instance.compute_id) is ComputeState.RUNNING
-    assert other.create_amphora(REQUEST).compute_id == "compute-1"
+    unshared = other.create_amphora(REQUEST).compute_id
+    assert list(other.instances) == [unshared]
+    assert unshared not in compute.instances
     assert compute.calls["create_amphora"] == 3
 
 
@@ -72,3 +76,11 @@ def test_instances_can_be_lost_or_broken() -> None:
     assert compute.get_status(lost) is ComputeState.MISSING
     with pytest.raises(TransientDriverError):
         compute.push_config(broken, "cfg")
+
+
+def test_compute_ids_are_uuids_like_novas() -> None:
+    compute = FakeCompute()
+    first = compute.create_amphora(REQUEST).compute_id
+    second = compute.create_amphora(AmphoraRequest("amp-2", "lb-1", AmphoraRole.BACKUP)).compute_id
+    assert str(UUID(first)) == first
+    assert first != second

@@ -17,3 +17,12 @@ def test_releases_are_recorded_and_failures_injected() -> None:
 
     assert fake.released == [("lb-1", "port-1"), ("lb-2", None)]
     assert fake.calls["release_vip"] == 3
+
+
+def test_vrrp_ports_are_kept_per_amphora_until_released() -> None:
+    fake = FakeNetwork()
+    port = fake.ensure_vrrp_port("amp-1", "sub-1")
+    assert fake.ensure_vrrp_port("amp-1", "sub-1") == port
+    fake.release_vrrp_port("amp-1")
+    fake.release_vrrp_port("amp-1")
+    assert fake.vrrp_ports == {}

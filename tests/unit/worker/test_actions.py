@@ -60,6 +60,23 @@ def test_create_records_the_instance_and_the_pushed_version(
     assert row.updated_at == clock()
 
 
+def test_create_gives_the_amphora_its_vrrp_port_and_delete_releases_it(
+    context: ActionContext, network: FakeNetwork, sessions: SessionFactory
+) -> None:
+    apply(CreateAmphora(AmphoraRole.STANDALONE, "cfg", config_version("cfg")), context)
+    apply(
+        CreateAmphora(AmphoraRole.STANDALONE, "cfg", config_version("cfg"), rows(sessions)[0].id),
+        context,
+    )
+
+    [row] = rows(sessions)
+    port = network.vrrp_ports[row.id]
+    assert (row.vrrp_port_id, row.vrrp_ip) == (port.port_id, port.address)
+
+    apply(DeleteAmphora(row.id, row.compute_id), context)
+    assert network.vrrp_ports == {}
+
+
 def test_resuming_a_create_reuses_the_instance_named_after_the_amphora(
     context: ActionContext, compute: FakeCompute, sessions: SessionFactory
 ) -> None:
@@ -103,10 +120,10 @@ def test_delete_finds_the_instance_by_name_when_the_compute_id_was_never_recorde
 
 
 def test_delete_is_idempotent(
-    sessions: SessionFactory, compute: FakeCompute, clock: ManualClock
+    sessions: SessionFactory, compute: FakeCompute, network: FakeNetwork, clock: ManualClock
 ) -> None:
-    delete_amphora(sessions, compute, clock, "never-existed", None)
-    delete_amphora(sessions, compute, clock, "never-existed", "compute-9")
+    delete_amphora(sessions, compute, network, clock, "never-existed", None)
+    delete_amphora(sessions, compute, network, clock, "never-existed", "compute-9")
     assert compute.calls["delete_amphora"] == 1
 
 

@@ -4,6 +4,7 @@ from pier.domain.enums import AmphoraRole
 from pier.domain.errors import TransientDriverError
 from pier.drivers.compute.base import AmphoraRequest
 from pier.drivers.compute.fake import FakeCompute
+from pier.drivers.network.fake import FakeNetwork
 from pier.worker.resync import delete_orphan_amphorae, find_orphan_amphorae, find_pending
 from tests.support.factories import (
     ManualClock,
@@ -55,7 +56,7 @@ def test_find_pending_looks_at_every_table(sessions: SessionFactory) -> None:
 
 
 def test_orphan_amphorae_are_deleted_through_compute(
-    sessions: SessionFactory, compute: FakeCompute, clock: ManualClock
+    sessions: SessionFactory, compute: FakeCompute, network: FakeNetwork, clock: ManualClock
 ) -> None:
     instance = compute.create_amphora(AmphoraRequest("amp-1", "gone-lb", AmphoraRole.STANDALONE))
     with transaction(sessions) as session:
@@ -64,12 +65,13 @@ def test_orphan_amphorae_are_deleted_through_compute(
         session.add(Amphora(id="amp-3", status="ERROR"))
     compute.fail("find_amphora", TransientDriverError("compute API down"))
 
-    assert delete_orphan_amphorae(sessions, compute, clock) == 1  # amp-2 failed, retried later
+    # amp-2 fails, and is retried by a later resync.
+    assert delete_orphan_amphorae(sessions, compute, network, clock) == 1
 
     assert compute.instances == {}
     with transaction(sessions, write=False) as session:
         assert find_orphan_amphorae(session) == [("amp-2", None)]
-    assert delete_orphan_amphorae(sessions, compute, clock) == 1
+    assert delete_orphan_amphorae(sessions, compute, network, clock) == 1
     with transaction(sessions, write=False) as session:
         assert find_orphan_amphorae(session) == []
         assert session.get(Amphora, "amp-3").status == "ERROR"  # type: ignore[union-attr]

@@ -115,8 +115,10 @@ class Bool(FieldType):
 @dataclass(frozen=True)
 class IpAddress(FieldType):
     def parse(self, name: str, value: Any) -> str:
+        """Checked, but kept as written: Octavia's IPAddressType stores `2001:db8:0::1` as is."""
         try:
-            return str(ipaddress.ip_address(str(value)))
+            ipaddress.ip_address(str(value))
+            return str(value)
         except ValueError as exc:
             raise invalid(name, value, "Value should be IPv4 or IPv6 format") from exc
 

@@ -9,6 +9,7 @@
 All state lives on the instance; two fakes share nothing.
 """
 
+import uuid
 from collections import Counter, deque
 from dataclasses import dataclass
 
@@ -70,7 +71,8 @@ class FakeCompute:
                 return existing.as_instance()
         self._created += 1
         instance = FakeInstance(
-            compute_id=f"compute-{self._created}",
+            # A UUID, as Nova's (and Octavia's noop driver's) are: clients parse it.
+            compute_id=str(uuid.uuid4()),
             amphora_id=request.amphora_id,
             loadbalancer_id=request.loadbalancer_id,
             role=request.role,

@@ -2,12 +2,29 @@
 
 The API allocates a load balancer's VIP when it writes the load balancer; the worker only gives
 it back once the load balancer is DELETED. `ensure_vip`, `plug` and `unplug` join when the real
-network drivers (loopback, bridge) arrive.
+network drivers (loopback, bridge) arrive. Each amphora also gets its own "base"/VRRP port on
+the VIP network (octavia-api.md §7), which the worker ensures and releases with the amphora.
 """
 
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpPort:
+    port_id: str
+    address: str | None
 
 
 class Network(Protocol):
     def release_vip(self, loadbalancer_id: str, port_id: str | None) -> None:
         """Free the VIP port and its addresses. Idempotent: a missing port is not an error."""
+
+    def ensure_vrrp_port(self, amphora_id: str, subnet_id: str | None) -> VrrpPort:
+        """The amphora's own port on the VIP subnet's network, with an address from it.
+
+        Idempotent: the port is found by amphora id before one is made.
+        """
+
+    def release_vrrp_port(self, amphora_id: str) -> None:
+        """Delete the amphora's VRRP port. Idempotent: a missing port is not an error."""

@@ -1,10 +1,13 @@
-"""The network driver for `pier up`: VIPs are rows of Pier's own Neutron subset.
+"""The network driver for `pier up`: VIPs and VRRP ports are rows of Pier's own Neutron subset.
 
 The API allocated the VIP port in the network tables (`pier.api.network.vip`); releasing it
-is a database write through that module's `release_vip`, in a transaction of its own.
+is a database write through that module's `release_vip`, in a transaction of its own. The
+amphorae's VRRP ports are made and deleted the same way (`pier.api.network.vrrp`).
 """
 
 from pier.db.engine import SessionFactory, transaction
+from pier.domain.errors import PermanentDriverError, PierError
+from pier.drivers.network.base import VrrpPort
 
 
 class RecordsNetwork:
@@ -22,3 +25,20 @@ class RecordsNetwork:
 
         with transaction(self._sessions) as session:
             release_vip(session, port_id, created_by_pier=True)
+
+    def ensure_vrrp_port(self, amphora_id: str, subnet_id: str | None) -> VrrpPort:
+        """Raises PermanentDriverError when the VIP subnet has no address left for it."""
+        from pier.api.network.vrrp import ensure_vrrp_port
+
+        try:
+            with transaction(self._sessions) as session:
+                port_id, address = ensure_vrrp_port(session, amphora_id, subnet_id)
+        except PierError as exc:
+            raise PermanentDriverError(f"no VRRP port for amphora {amphora_id}: {exc}") from exc
+        return VrrpPort(port_id, address)
+
+    def release_vrrp_port(self, amphora_id: str) -> None:
+        from pier.api.network.vrrp import release_vrrp_port
+
+        with transaction(self._sessions) as session:
+            release_vrrp_port(session, amphora_id)
