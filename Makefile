@@ -10,7 +10,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 # Debian packages the tests and the data plane use; installed when a command is missing.
 APT_PACKAGES := haproxy
 
-.PHONY: help install run lint fmt typecheck check test test-unit test-db test-integration test-e2e golden bench-api clean
+.PHONY: help install run lint fmt typecheck check test test-unit test-db test-integration test-e2e conformance golden bench-api clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -58,9 +58,12 @@ test-db: $(STAMP) ## migrations and the API tests on PostgreSQL and MariaDB
 test-e2e: $(STAMP) ## pier up + the real openstack CLI, openstacksdk and Ansible
 	$(PYTEST) -q tests/e2e
 
-test: $(STAMP) ## every test: lint, types, unit, databases, end to end
+conformance: $(STAMP) ## octavia-tempest-plugin API suite against pier up (CONFORMANCE_REGEX=, CONFORMANCE_CONCURRENCY=4)
+	bash tests/conformance/run.sh
+
+test: $(STAMP) ## every test: lint, types, unit, databases, end to end, conformance
 	$(MAKE) --no-print-directory lint typecheck
-	$(MAKE) --no-print-directory -j3 --output-sync=target test-unit test-integration test-db test-e2e
+	$(MAKE) --no-print-directory -j3 --output-sync=target conformance test-db test-e2e test-unit test-integration
 
 bench-api: $(STAMP) ## API benchmark: Pier vs a real Octavia, side by side
 	$(BIN)/python bench/api/run.py --start
