@@ -8,6 +8,7 @@ leniently (`"100"` is an int, `"true"` a bool: python-octaviaclient relies on it
 import ipaddress
 import re
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +23,10 @@ def invalid(name: str, value: Any, reason: str) -> InvalidInput:
     return InvalidInput(f"Invalid input for field/attribute {name}. Value: '{shown}'. {reason}")
 
 
-class FieldType:
+class FieldType(ABC):
+    @abstractmethod
     def parse(self, name: str, value: Any) -> Any:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The coerced value, or InvalidInput with Octavia's message for field `name`."""
 
 
 @dataclass(frozen=True)
