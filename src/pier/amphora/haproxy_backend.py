@@ -44,7 +44,7 @@ def backend_lines(
     body = [
         f"mode {mode}",
         *(["http-reuse safe"] if mode == "http" else []),
-        f"balance {ALGORITHMS.get(pool.lb_algorithm, 'roundrobin')}",
+        *_balance(pool.lb_algorithm),
         *_persistence(pool, mode),
         *([] if monitor is None else _monitor(monitor, ping_script)),
         *_insert_headers(pool, listener),
@@ -55,6 +55,18 @@ def backend_lines(
         *(_server(member, pool, monitor, mode) for member in pool.members),
     ]
     return [f"backend {backend_name(pool.id, listener.id)}", *(f"    {line}" for line in body)]
+
+
+def _balance(algorithm: LbAlgorithm) -> list[str]:
+    """SOURCE_IP_PORT hashes the client address and port together. `concat` takes only
+    variables, so the port is copied into one first (HAProxy 2.6's `balance hash`).
+    """
+    if algorithm == LbAlgorithm.SOURCE_IP_PORT:
+        return [
+            "tcp-request content set-var(txn.pier_src_port) src_port",
+            "balance hash src,concat(:,txn.pier_src_port)",
+        ]
+    return [f"balance {ALGORITHMS.get(algorithm, 'roundrobin')}"]
 
 
 def _active_monitor(pool: PoolSpec) -> HealthMonitorSpec | None:

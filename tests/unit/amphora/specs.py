@@ -207,6 +207,23 @@ def tcp_source_ip() -> LoadBalancerSpec:
     return single_listener(Proto.TCP, 3306, db, timeout_tcp_inspect=500)
 
 
+def source_ip_port() -> LoadBalancerSpec:
+    """SOURCE_IP_PORT on an HTTP and a TCP listener (a hash of client address and port)."""
+    web = pool(
+        "pool-1", PoolProtocol.HTTP, LbAlgorithm.SOURCE_IP_PORT, members=two_members("web", 80)
+    )
+    db = pool(
+        "pool-2", PoolProtocol.TCP, LbAlgorithm.SOURCE_IP_PORT, members=two_members("db", 3306)
+    )
+    return loadbalancer(
+        listeners=(
+            listener("listener-1", Proto.HTTP, 80, default_pool_id="pool-1"),
+            listener("listener-2", Proto.TCP, 3306, default_pool_id="pool-2"),
+        ),
+        pools=(web, db),
+    )
+
+
 def http_cookie_persistence() -> LoadBalancerSpec:
     web = pool(
         "pool-1",
@@ -594,6 +611,7 @@ SCENARIOS: dict[str, Callable[[], LoadBalancerSpec]] = {
         http_round_robin,
         https_passthrough,
         tcp_source_ip,
+        source_ip_port,
         tcp_listener_with_http_pool,
         http_cookie_persistence,
         app_cookie_persistence,

@@ -320,10 +320,12 @@ def test_an_app_cookie_without_a_name_is_not_applied() -> None:
     assert "# session persistence APP_COOKIE has no cookie_name: not applied" in text
 
 
-def test_an_unknown_algorithm_falls_back_to_round_robin() -> None:
+def test_source_ip_port_hashes_address_and_port() -> None:
     spec = specs.http_round_robin()
-    odd = replace(spec.pools[0], lb_algorithm=LbAlgorithm.SOURCE_IP_PORT)
-    assert "    balance roundrobin\n" in render(replace(spec, pools=(odd,))).text
+    hashed = replace(spec.pools[0], lb_algorithm=LbAlgorithm.SOURCE_IP_PORT)
+    text = render(replace(spec, pools=(hashed,))).text
+    assert "    tcp-request content set-var(txn.pier_src_port) src_port\n" in text
+    assert "    balance hash src,concat(:,txn.pier_src_port)\n" in text
 
 
 def test_a_proxy_pool_on_a_tcp_listener_is_a_tcp_backend() -> None:

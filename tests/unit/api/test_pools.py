@@ -215,12 +215,6 @@ def test_parents_are_checked(client: TestClient, services: Services) -> None:
         ({"protocol": "TERMINATED_HTTPS"}, 400, "Value should be one of:"),
         ({"bogus": 1}, 400, "Unknown attribute for argument pool_.pool: bogus"),
         (
-            {"lb_algorithm": "SOURCE_IP_PORT"},
-            501,
-            "Provider 'amphora' does not support a requested option: Amphora provider does not "
-            "support SOURCE_IP_PORT algorithm.",
-        ),
-        (
             {"session_persistence": {}},
             400,
             "Invalid input for field/attribute type. Value: 'Unset'. Mandatory field missing.",
@@ -438,7 +432,6 @@ def test_update(client: TestClient, services: Services) -> None:
         ({}, {"loadbalancer_id": str(uuid.uuid4())}, 400, "Unknown attribute"),
         ({}, {"listener_id": str(uuid.uuid4())}, 400, "Unknown attribute"),
         ({}, {"lb_algorithm": None}, 400, "lb_algorithm"),
-        ({}, {"lb_algorithm": "SOURCE_IP_PORT"}, 501, "does not support SOURCE_IP_PORT algorithm."),
         (
             {},
             {"session_persistence": {"cookie_name": "c"}},

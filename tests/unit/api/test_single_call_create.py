@@ -329,11 +329,6 @@ def _with(path: str, value: Any) -> dict[str, Any]:
             "'HTTP'.",
         ),
         (
-            _with("pools.1.lb_algorithm", "SOURCE_IP_PORT"),
-            501,
-            "Amphora provider does not support SOURCE_IP_PORT algorithm.",
-        ),
-        (
             _with("pools.0.session_persistence", {"type": "APP_COOKIE"}),
             400,
             'Field "cookie_name" must be specified',

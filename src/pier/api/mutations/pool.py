@@ -27,8 +27,8 @@ from pier.api.services import Services
 from pier.api.views.common import replace_tags
 from pier.api.views.pool import load_pool_listeners
 from pier.db.tables import L7Policy, Listener, LoadBalancer, Pool
-from pier.domain.enums import LbAlgorithm, ProvisioningStatus, SessionPersistenceType
-from pier.domain.errors import Conflict, NotFound, NotImplementedOption
+from pier.domain.enums import ProvisioningStatus, SessionPersistenceType
+from pier.domain.errors import Conflict, NotFound
 
 DATAGRAM_PROTOCOLS = frozenset({"UDP", "SCTP"})
 SOURCE_IP = SessionPersistenceType.SOURCE_IP.value
@@ -48,15 +48,6 @@ TLS_DEFAULTS: Mapping[str, Any] = {
     "tls_versions": list(DEFAULT_TLS_VERSIONS),
     "alpn_protocols": list(ALPN_PROTOCOLS),
 }
-
-
-def check_algorithm(loadbalancer: LoadBalancer, algorithm: str | None) -> None:
-    """The amphora provider has no SOURCE_IP_PORT balancing (501, spec §4.3)."""
-    if algorithm == LbAlgorithm.SOURCE_IP_PORT.value:
-        raise NotImplementedOption(
-            f"Provider '{loadbalancer.provider or 'amphora'}' does not support a requested "
-            "option: Amphora provider does not support SOURCE_IP_PORT algorithm."
-        )
 
 
 def _check_datagram_persistence(kind: str | None, cookie: str | None) -> None:
@@ -106,7 +97,6 @@ def _validate_new(loadbalancer: LoadBalancer, values: dict[str, Any]) -> None:
         values.get("session_persistence"),
         "persistence_timeout and persistence_granularity is only for UDP and SCTP protocol pools.",
     )
-    check_algorithm(loadbalancer, values["lb_algorithm"])
     if values.get("crl_container_ref") and not values.get("ca_tls_container_ref"):
         raise validation("A CA certificate reference is required to specify a revocation list.")
     if values.get("tls_enabled"):
@@ -247,7 +237,6 @@ def _validate_update(row: Pool, loadbalancer: LoadBalancer, values: dict[str, An
         if key in values and values[key] is None:
             values[key] = TLS_DEFAULTS[key]
     check_tls_lists(values)
-    check_algorithm(loadbalancer, values.get("lb_algorithm"))
     if values.get("tls_enabled"):
         for key, default in TLS_DEFAULTS.items():
             if values.get(key, getattr(row, key)) is None:
