@@ -2,16 +2,19 @@ import uuid
 from pathlib import Path
 
 from pier.api.response_cache import ResponseCache
+from pier.db.engine import make_engine
 from pier.db.revision import find_revision_source
 from pier.settings import Settings
 from tests.support.app import api_client, as_project, converge, make_services
-from tests.support.databases import engine_for_test
 
 URL = "/v2/lbaas/loadbalancers"
 
 
 def test_entries_live_only_while_the_revision_holds(tmp_path: Path) -> None:
-    cache = ResponseCache(find_revision_source(engine_for_test(tmp_path)), size=2)
+    # SQLite whatever PIER_TEST_DATABASE says: the revision source exists only there.
+    cache = ResponseCache(
+        find_revision_source(make_engine(f"sqlite:///{tmp_path / 'c.db'}")), size=2
+    )
     revision = cache.revision()
     cache.put("a", revision, b"1")
     assert cache.get("a", revision) == b"1"
