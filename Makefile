@@ -58,7 +58,7 @@ test-db: $(STAMP) ## migrations and the API tests on PostgreSQL and MariaDB
 test-e2e: $(STAMP) ## pier up + the real openstack CLI, openstacksdk and Ansible
 	$(PYTEST) -q tests/e2e
 
-conformance: $(STAMP) ## octavia-tempest-plugin API suite against pier up (CONFORMANCE_REGEX=, CONFORMANCE_CONCURRENCY=4)
+conformance: $(STAMP) ## tempest API suite vs pier up (CONFORMANCE_REGEX=, CONFORMANCE_RBAC=advanced|keystone_default_roles)
 	bash tests/conformance/run.sh
 
 test: $(STAMP) ## every test: lint, types, unit, databases, end to end, conformance

@@ -6,6 +6,10 @@
 #   CONFORMANCE_REGEX        a subset of the API suite: a regex searched in the test ids after
 #                            `octavia_tempest_plugin.tests.api.v2.` (e.g. 'test_pool|test_member')
 #   CONFORMANCE_CONCURRENCY  tempest workers, each with its own account set (default 4)
+#   CONFORMANCE_RBAC         advanced (default): Octavia's load-balancer_* roles, pre-provisioned
+#                            accounts; keystone_default_roles: reader/member/admin only, tempest
+#                            creating its projects, users and role assignments itself (dynamic
+#                            credentials, with one provisioned admin account)
 # Everything lives under .work/ : venv-tempest/ (kept), conformance/ (new every run).
 set -euo pipefail
 
@@ -20,6 +24,14 @@ if [[ -n ${CONFORMANCE_REGEX:-} ]]; then
     REGEX="$REGEX.*($CONFORMANCE_REGEX)"
 fi
 CONCURRENCY=${CONFORMANCE_CONCURRENCY:-4}
+RBAC=${CONFORMANCE_RBAC:-advanced}
+case $RBAC in
+    advanced | keystone_default_roles) ;;
+    *)
+        echo "CONFORMANCE_RBAC must be advanced or keystone_default_roles, not '$RBAC'" >&2
+        exit 2
+        ;;
+esac
 
 ensure_venv() {
     # Reinstalled only when requirements.txt changed since the last install.
@@ -52,9 +64,10 @@ start_pier() {
     port=$("$PIER_BIN/python" -c \
         'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     URL=http://127.0.0.1:$port
-    # advanced: Octavia's load-balancer_* policy, as RBAC_test_type = advanced expects.
+    # The policy RBAC_test_type expects: advanced is Octavia's load-balancer_* policy,
+    # keystone_default_roles its reader/member/admin one (enforce_new_defaults).
     "$PIER_BIN/pier" up --port "$port" --data-dir "$RUN/pier" --accept-any-subnet \
-        --policy-roles advanced >"$RUN/pier.log" 2>&1 &
+        --policy-roles "$RBAC" >"$RUN/pier.log" 2>&1 &
     PIER_PID=$!
     for _ in $(seq 600); do
         if ! kill -0 "$PIER_PID" 2>/dev/null; then
@@ -76,9 +89,9 @@ ensure_venv
 rm -rf "$RUN"
 mkdir -p "$RUN"
 start_pier
-echo "pier up at $URL (log: $RUN/pier.log)"
+echo "pier up at $URL (policy roles: $RBAC; log: $RUN/pier.log)"
 "$PIER_BIN/python" "$HERE/workspace.py" --url "$URL" --data-dir "$RUN/pier" \
-    --workspace "$RUN/tempest" --copies "$CONCURRENCY"
+    --workspace "$RUN/tempest" --copies "$CONCURRENCY" --rbac "$RBAC"
 
 cd "$RUN/tempest"
 # A class failing in setUpClass leaves stale account locks behind (clients.md §4.2, pitfall 2).

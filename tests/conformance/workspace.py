@@ -1,8 +1,11 @@
 """Provision tempest's accounts in a running Pier and write the tempest workspace files.
 
-Run with Pier's venv (`run.sh` does): every account is made with `pier identity ...`, one
-project per account (the RBAC tests expect member2 and the observers not to see member's
-objects), `copies` full sets for `tempest run --concurrency copies`.
+Run with Pier's venv (`run.sh` does).  `--rbac advanced` (the default): every account is made
+with `pier identity ...`, one project per account (the RBAC tests expect member2 and the
+observers not to see member's objects), `copies` full sets for `tempest run --concurrency
+copies`, listed in etc/accounts.yaml.  `--rbac keystone_default_roles`: only an admin account
+is provisioned; tempest creates every other project, user and role assignment itself through
+Pier's identity API (dynamic credentials).
 See shared/spec/clients.md §4 for why each setting is what it is.
 """
 
@@ -32,14 +35,28 @@ ACCOUNTS = (
     ("lb-member2", "lb-member2", ["load-balancer_member", "member"]),
 )
 
+ADVANCED = "advanced"
+KEYSTONE_DEFAULT_ROLES = "keystone_default_roles"
+
+AUTH_ACCOUNTS = """\
+use_dynamic_credentials = false
+test_accounts_file = {workspace}/etc/accounts.yaml
+"""
+
+AUTH_DYNAMIC = """\
+use_dynamic_credentials = true
+admin_username = {username}
+admin_password = {password}
+admin_project_name = {project_name}
+admin_domain_name = Default
+"""
+
 TEMPEST_CONF = """\
 [DEFAULT]
 log_file = {workspace}/tempest.log
 
 [auth]
-use_dynamic_credentials = false
-test_accounts_file = {workspace}/etc/accounts.yaml
-default_credentials_domain_name = Default
+{auth}default_credentials_domain_name = Default
 create_isolated_networks = false
 
 [identity]
@@ -73,7 +90,7 @@ region = RegionOne
 catalog_type = load-balancer
 endpoint_type = public
 test_with_noop = true
-RBAC_test_type = advanced
+RBAC_test_type = {rbac}
 log_user_roles = false
 provider = octavia
 enabled_provider_drivers = {providers}
@@ -136,14 +153,39 @@ def provision(data_dir: Path, copies: int) -> list[dict[str, object]]:
     return entries
 
 
-def write_workspace(workspace: Path, url: str, entries: list[dict[str, object]]) -> None:
+def provision_admin(data_dir: Path) -> dict[str, object]:
+    """The one account dynamic credentials need: tempest's admin, with the `admin` role."""
+    _identity(data_dir, "project", "create", "tempest-admin")
+    _identity(
+        data_dir, "user", "create", "tempest-admin", "--password", PASSWORD,
+        "--project", "tempest-admin", "--role", "admin",
+    )  # fmt: skip
+    return {"username": "tempest-admin", "project_name": "tempest-admin", "password": PASSWORD}
+
+
+def write_workspace(
+    workspace: Path,
+    url: str,
+    rbac: str,
+    entries: list[dict[str, object]] | None = None,
+    admin: dict[str, object] | None = None,
+) -> None:
+    """`entries` (accounts.yaml) for pre-provisioned accounts, else `admin` for dynamic ones."""
     etc = workspace / "etc"
     etc.mkdir(parents=True, exist_ok=True)
     (workspace / "tempest_lock").mkdir(exist_ok=True)
-    # JSON is YAML: no YAML library needed on Pier's side.
-    (etc / "accounts.yaml").write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+    if entries is not None:
+        # JSON is YAML: no YAML library needed on Pier's side.
+        text = json.dumps(entries, indent=2) + "\n"
+        (etc / "accounts.yaml").write_text(text, encoding="utf-8")
+        auth = AUTH_ACCOUNTS.format(workspace=workspace)
+    else:
+        assert admin is not None
+        auth = AUTH_DYNAMIC.format(**admin)
     providers = ",".join(f"{name}:{text}" for name, text in DESCRIPTIONS.items())
-    conf = TEMPEST_CONF.format(workspace=workspace, url=url, providers=providers)
+    conf = TEMPEST_CONF.format(
+        workspace=workspace, url=url, providers=providers, auth=auth, rbac=rbac
+    )
     (etc / "tempest.conf").write_text(conf, encoding="utf-8")
 
 
@@ -153,9 +195,19 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="the running Pier's")
     parser.add_argument("--workspace", type=Path, required=True)
     parser.add_argument("--copies", type=int, default=1, help="one account set per worker")
+    parser.add_argument(
+        "--rbac",
+        choices=(ADVANCED, KEYSTONE_DEFAULT_ROLES),
+        default=ADVANCED,
+        help="[load_balancer] RBAC_test_type; keystone_default_roles uses dynamic credentials",
+    )
     args = parser.parse_args()
-    entries = provision(args.data_dir, args.copies)
-    write_workspace(args.workspace.resolve(), args.url.rstrip("/"), entries)
+    workspace, url = args.workspace.resolve(), args.url.rstrip("/")
+    if args.rbac == KEYSTONE_DEFAULT_ROLES:
+        write_workspace(workspace, url, args.rbac, admin=provision_admin(args.data_dir))
+    else:
+        entries = provision(args.data_dir, args.copies)
+        write_workspace(workspace, url, args.rbac, entries=entries)
 
 
 if __name__ == "__main__":
