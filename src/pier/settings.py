@@ -65,6 +65,22 @@ class Settings:
     accept_any_subnet: bool = False
     compute_driver: str = "fake"
     network_driver: str = "records"
+    # `local` compute: the agent `pier up` starts on this host (HTTPS, mutual TLS).
+    agent_host: str = "127.0.0.1"
+    agent_port: int = 9443
+    # `loopback` network: where `public-subnet` (and so the VIPs) live; all of 127.0.0.0/8
+    # is local on Linux, so HAProxy binds these without root.
+    loopback_vip_cidr: str = "127.77.0.0/16"
+    # HAProxy's global maxconn per amphora; each connection costs it two file descriptors,
+    # and the agent's RLIMIT_NOFILE bounds them (20000 on these hosts).
+    haproxy_max_connections: int = 4000
+    # Heartbeats (octavia-api.md §9): amphora agents -> the health manager over UDP.
+    health_bind: str = "127.0.0.1"
+    health_port: int = 5555
+    heartbeat_interval_seconds: float = 10.0
+    heartbeat_timeout_seconds: float = 60.0
+    # The HMAC key; empty means "read or create data_dir/heartbeat.key".
+    heartbeat_key: str = ""
     resync_interval_seconds: float = 30.0
     reconcile_max_attempts: int = 5
 

@@ -6,7 +6,7 @@ listener's insert_headers and member timeouts, then one `server` line per member
 
 import re
 
-from pier.amphora.haproxy_syntax import address, backend_name, endpoint, fetch, word
+from pier.amphora.haproxy_syntax import address, backend_name, endpoint, fetch, path, word
 from pier.domain.enums import (
     HealthMonitorType,
     HttpMethod,
@@ -112,7 +112,7 @@ def _monitor(monitor: HealthMonitorSpec, ping_script: str) -> list[str]:
             "option external-check",
             # HAProxy runs the script with an empty PATH unless told otherwise.
             f"external-check path {EXTERNAL_CHECK_PATH}",
-            f"external-check command {word(ping_script)}",
+            f"external-check command {path(ping_script)}",
         ]
     # TCP and TLS-HELLO are plain connect checks, as in Octavia since ssl-hello-chk went.
     return lines

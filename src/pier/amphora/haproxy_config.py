@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 
 from pier.amphora.haproxy_backend import backend_lines, uses_ping
 from pier.amphora.haproxy_l7 import active_policies, policy_lines
-from pier.amphora.haproxy_syntax import backend_name, endpoint, word
+from pier.amphora.haproxy_syntax import backend_name, endpoint, path
 from pier.domain.enums import ListenerProtocol
 from pier.domain.spec import ListenerSpec, LoadBalancerSpec, PoolSpec, without_leaving
 
@@ -143,13 +143,13 @@ def global_maxconn(listeners: list[ListenerSpec], cap: int) -> int:
 
 def _global(frontends: Frontends, paths: AmphoraPaths, limits: HaproxyLimits) -> list[str]:
     maxconn = global_maxconn([listener for listener, _ in frontends], limits.max_connections)
-    socket = word(str(paths.stats_socket))
+    socket = path(str(paths.stats_socket))
     lines = [
         "global",
         # The agent runs `haproxy -Ws -S <master socket>`: no `daemon`, no `user` (not root).
         # `expose-fd listeners` lets a reloaded worker take over the listening sockets.
         f"    stats socket {socket} mode 600 level admin expose-fd listeners",
-        f"    server-state-file {word(str(paths.server_state_file))}",
+        f"    server-state-file {path(str(paths.server_state_file))}",
         f"    maxconn {maxconn}",
         f"    hard-stop-after {limits.hard_stop_after_s}s",
     ]

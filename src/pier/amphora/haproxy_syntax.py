@@ -25,6 +25,16 @@ def word(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
+def path(value: str) -> str:
+    """A file path, which may start with `${VAR}` for the agent to fill in (the amphora's
+    directory, `pier.wire.agent_api.AMPHORA_DIR`): HAProxy expands variables only inside double
+    quotes, where a double quote and a backslash need a backslash before them.
+    """
+    if "${" not in value:
+        return word(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def fetch(name: str, argument: str) -> str:
     r"""A sample fetch with one literal argument (`req.hdr(X-Token)`), as one word.
 
