@@ -1,6 +1,7 @@
 """Options shared by every subcommand that touches the data dir or the database."""
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from pier.settings import AuthMode, PolicyRoles, Settings
@@ -49,8 +50,44 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_dataplane_options(parser: argparse.ArgumentParser) -> None:
+    """Where amphorae run and how they report: what `pier up` needs beyond the API."""
+    defaults = Settings()
+    parser.add_argument(
+        "--compute-driver",
+        choices=["local", "fake"],
+        default="local",
+        help="local: amphorae are HAProxy processes run by an agent on this host (default); "
+        "fake: amphorae exist only in memory and carry no traffic (API tests)",
+    )
+    parser.add_argument(
+        "--network-driver",
+        choices=["loopback", "records"],
+        default="loopback",
+        help="loopback: VIPs in --loopback-vip-cidr, bound on this host (default); "
+        "records: ports are bookkeeping only (with --compute-driver fake)",
+    )
+    parser.add_argument("--loopback-vip-cidr", default=defaults.loopback_vip_cidr)
+    parser.add_argument("--agent-port", type=int, default=defaults.agent_port)
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        default=defaults.health_port,
+        help="UDP port of the health manager (heartbeats); 0 picks a free one",
+    )
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        default=defaults.heartbeat_interval_seconds,
+        help="seconds between an amphora's heartbeats",
+    )
+    parser.add_argument(
+        "--haproxy-max-connections", type=int, default=defaults.haproxy_max_connections
+    )
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    return Settings(
+    settings = Settings(
         host=args.host,
         port=args.port,
         data_dir=args.data_dir,
@@ -61,4 +98,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         static_token=args.static_token,
         external_keystone_url=args.external_keystone_url,
         accept_any_subnet=args.accept_any_subnet,
+    )
+    if not hasattr(args, "compute_driver"):  # a command without add_dataplane_options
+        return settings
+    return replace(
+        settings,
+        compute_driver=args.compute_driver,
+        network_driver=args.network_driver,
+        loopback_vip_cidr=args.loopback_vip_cidr,
+        agent_port=args.agent_port,
+        health_port=args.health_port,
+        heartbeat_interval_seconds=args.heartbeat_interval,
+        haproxy_max_connections=args.haproxy_max_connections,
     )

@@ -74,6 +74,7 @@ def _create_amphora(action: CreateAmphora, context: ActionContext) -> None:
     _record_instance(amphora_id, instance, context)
     port = context.network.ensure_vrrp_port(amphora_id, context.spec.vip_subnet_id)
     _update_amphora(context.sessions, amphora_id, vrrp_port_id=port.port_id, vrrp_ip=port.address)
+    context.network.ensure_vip(context.spec.id, context.spec.vip_address)
     version = compute.push_config(instance.compute_id, action.config_text)
     _update_amphora(context.sessions, amphora_id, config_version=version)
 
@@ -128,6 +129,7 @@ def _update_amphora(
 
 
 def _push_config(action: PushConfig, context: ActionContext) -> None:
+    context.network.ensure_vip(context.spec.id, context.spec.vip_address)
     version = context.compute.push_config(action.compute_id, action.config_text)
     _update_amphora(context.sessions, action.amphora_id, config_version=version)
 

@@ -21,10 +21,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import assert_never
 
+from pier.amphora.bundle import render_amphora_config
+from pier.amphora.haproxy_config import HaproxyLimits
 from pier.domain.enums import AmphoraRole, AmphoraStatus, ProvisioningStatus, Topology
 from pier.domain.spec import LoadBalancerSpec
-from pier.drivers.compute.base import ComputeState, config_version
-from pier.worker.desired_config import render_desired_config
+from pier.drivers.compute.base import ComputeState
+
+# What an amphora may hold when the caller does not say: HAProxy's global maxconn must fit the
+# host's file descriptor limit (two per connection), so not Octavia's 1,000,000.
+AMPHORA_LIMITS = HaproxyLimits(max_connections=4000)
 
 ROLES: dict[Topology, tuple[AmphoraRole, ...]] = {
     Topology.SINGLE: (AmphoraRole.STANDALONE,),
@@ -92,15 +97,17 @@ class ReleaseVip:
 Action = CreateAmphora | PushConfig | DeleteAmphora | ReleaseVip
 
 
-def plan(spec: LoadBalancerSpec, observed: ObservedLoadBalancer) -> list[Action]:
+def plan(
+    spec: LoadBalancerSpec, observed: ObservedLoadBalancer, limits: HaproxyLimits = AMPHORA_LIMITS
+) -> list[Action]:
     present = [a for a in observed.amphorae if a.status is not AmphoraStatus.DELETED]
     status = spec.provisioning_status
     if status is ProvisioningStatus.PENDING_DELETE:
         return [*_delete_all(present), ReleaseVip(spec.vip_port_id)]
     if status in (ProvisioningStatus.ERROR, ProvisioningStatus.DELETED):
         return _delete_all(a for a in present if a.status is AmphoraStatus.PENDING_DELETE)
-    config_text = render_desired_config(spec)
-    return _converge(ROLES[spec.topology], present, config_text, config_version(config_text))
+    bundle = render_amphora_config(spec, limits)
+    return _converge(ROLES[spec.topology], present, bundle.text, bundle.version)
 
 
 def _delete_all(amphorae: Iterable[ObservedAmphora]) -> list[Action]:

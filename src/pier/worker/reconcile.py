@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from sqlalchemy import select
 
+from pier.amphora.haproxy_config import HaproxyLimits
 from pier.db.engine import SessionFactory, transaction
 from pier.db.snapshot import load_spec
 from pier.db.tables.lbaas import Amphora
@@ -30,7 +31,14 @@ from pier.drivers.compute.base import Compute, ComputeState
 from pier.drivers.network.base import Network
 from pier.worker import resync
 from pier.worker.actions import ActionContext, apply
-from pier.worker.plan import Action, ObservedAmphora, ObservedLoadBalancer, describe, plan
+from pier.worker.plan import (
+    AMPHORA_LIMITS,
+    Action,
+    ObservedAmphora,
+    ObservedLoadBalancer,
+    describe,
+    plan,
+)
 from pier.worker.record import is_stale, load_tree, record_converged, record_failed
 
 logger = logging.getLogger(__name__)
@@ -88,6 +96,7 @@ class Reconciler:
         lease_ttl: timedelta = timedelta(minutes=2),
         backoff_base_seconds: float = 1.0,
         backoff_cap_seconds: float = 60.0,
+        limits: HaproxyLimits = AMPHORA_LIMITS,
     ) -> None:
         self.sessions = sessions
         self.compute = compute
@@ -98,6 +107,7 @@ class Reconciler:
         self.lease_ttl = lease_ttl
         self.backoff_base_seconds = backoff_base_seconds
         self.backoff_cap_seconds = backoff_cap_seconds
+        self.limits = limits
         # Failed attempts per load balancer since its last recorded outcome (this process only).
         self._attempts: dict[str, int] = {}
 
@@ -147,7 +157,7 @@ class Reconciler:
         return self._record(spec, actions, log)
 
     def _converge(self, spec: LoadBalancerSpec, log: PassLog) -> tuple[Action, ...]:
-        actions = plan(spec, self._observe(spec.id))
+        actions = plan(spec, self._observe(spec.id), self.limits)
         context = ActionContext(spec, self.sessions, self.compute, self.network, self.clock)
         for action in actions:
             if not self._lease(spec.id):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from pier.amphora.haproxy_config import HaproxyLimits
 from pier.db.engine import SessionFactory
 from pier.drivers.compute.base import Compute
 from pier.drivers.network.base import Network
@@ -40,7 +41,12 @@ class Worker:
         """`reconciler` replaces the one built from the other arguments (tests pass their own)."""
         self.queue = queue
         self.reconciler = reconciler or Reconciler(
-            sessions, compute, network, clock, max_attempts=settings.reconcile_max_attempts
+            sessions,
+            compute,
+            network,
+            clock,
+            max_attempts=settings.reconcile_max_attempts,
+            limits=HaproxyLimits(max_connections=settings.haproxy_max_connections),
         )
         self.resync_interval_seconds = settings.resync_interval_seconds
         self.poll_seconds = poll_seconds

@@ -5,11 +5,12 @@ from dataclasses import replace
 
 import pytest
 
+from pier.amphora.bundle import render_amphora_config
 from pier.domain.enums import AmphoraRole, AmphoraStatus, ProvisioningStatus, Topology
 from pier.domain.spec import LoadBalancerSpec
 from pier.drivers.compute.base import ComputeState, config_version
-from pier.worker.desired_config import render_desired_config
 from pier.worker.plan import (
+    AMPHORA_LIMITS,
     Action,
     CreateAmphora,
     DeleteAmphora,
@@ -25,8 +26,8 @@ from tests.support.factories import lb_spec, listener_spec
 S, M, B = AmphoraRole.STANDALONE, AmphoraRole.MASTER, AmphoraRole.BACKUP
 SINGLE = lb_spec(listeners=(listener_spec(id="listener-1"),))
 PAIR = replace(SINGLE, topology=Topology.ACTIVE_STANDBY)
-TEXT = render_desired_config(SINGLE)
-PAIR_TEXT = render_desired_config(PAIR)
+TEXT = render_amphora_config(SINGLE, AMPHORA_LIMITS).text
+PAIR_TEXT = render_amphora_config(PAIR, AMPHORA_LIMITS).text
 OLD = "0" * 64
 
 
@@ -50,7 +51,7 @@ def amp(
 
 
 def world(spec: LoadBalancerSpec, *amphorae: ObservedAmphora) -> ObservedLoadBalancer:
-    current = config_version(render_desired_config(spec))
+    current = config_version(render_amphora_config(spec, AMPHORA_LIMITS).text)
     return ObservedLoadBalancer(
         tuple(
             replace(a, config_version=current) if a.config_version == "current" else a

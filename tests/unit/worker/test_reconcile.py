@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from pier.amphora.bundle import render_amphora_config
 from pier.db.engine import SessionFactory, transaction
 from pier.db.snapshot import load_spec
 from pier.db.tables.lbaas import (
@@ -24,7 +25,8 @@ from pier.db.tables.lbaas import (
 )
 from pier.drivers.compute.fake import FakeCompute
 from pier.drivers.network.fake import FakeNetwork
-from pier.worker.desired_config import render_desired_config
+from pier.wire.agent_api import AmphoraConfig
+from pier.worker.plan import AMPHORA_LIMITS
 from pier.worker.reconcile import OutcomeKind, Reconciler
 from tests.support.factories import (
     ManualClock,
@@ -62,7 +64,7 @@ def test_create_single_becomes_active_with_one_amphora(
     with transaction(sessions, write=False) as session:
         spec = load_spec(session, ids.lb)
     assert spec is not None
-    assert instance.config_text == render_desired_config(spec)
+    assert instance.config_text == render_amphora_config(spec, AMPHORA_LIMITS).text
     assert amphora.config_version == instance.config_version
     assert lb.updated_at == clock()
 
@@ -101,7 +103,8 @@ def test_update_pushes_new_config_and_touches_only_changed_rows(
     assert get(sessions, LoadBalancer, ids.lb).provisioning_status == "ACTIVE"
     assert get(sessions, Pool, ids.pool).updated_at == created_at_time
     [instance] = compute.instances.values()
-    assert '"protocol_port":8080' in (instance.config_text or "")
+    haproxy = AmphoraConfig.from_text(instance.config_text or "").haproxy or ""
+    assert ":8080\n" in haproxy
 
 
 def test_reconcile_twice_changes_nothing(

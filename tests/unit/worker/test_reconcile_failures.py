@@ -91,7 +91,7 @@ def test_permanent_failure_on_update_leaves_a_serving_lb_active(
 ) -> None:
     ids = write_tree(sessions)
     reconciler.reconcile(ids.lb)
-    edit(sessions, Listener, ids.listener, provisioning_status="PENDING_UPDATE", name="x")
+    edit(sessions, Listener, ids.listener, provisioning_status="PENDING_UPDATE", protocol_port=8081)
     edit(sessions, LoadBalancer, ids.lb, provisioning_status="PENDING_UPDATE")
     compute.fail("push_config", PermanentDriverError("haproxy -c rejected the config"))
 
@@ -198,7 +198,7 @@ def test_an_api_write_during_the_pass_means_another_pass(
             make_member(session, row(session, Pool, ids.pool))
 
     compute.during_next_push = api_adds_a_member
-    edit(sessions, Listener, ids.listener, provisioning_status="PENDING_UPDATE", name="x")
+    edit(sessions, Listener, ids.listener, provisioning_status="PENDING_UPDATE", protocol_port=8081)
     edit(sessions, LoadBalancer, ids.lb, provisioning_status="PENDING_UPDATE")
 
     stale = reconciler.reconcile(ids.lb)

@@ -1,6 +1,8 @@
 """The shared external network every project can put a load balancer on: `public` with
-IPv4 subnet `public-subnet` (198.51.100.0/24, a documentation range, so it never clashes
-with a real network; the loopback driver maps VIPs onto 127.x separately).
+IPv4 subnet `public-subnet`. With the `loopback` network driver the subnet is
+`Settings.loopback_vip_cidr` (in 127.0.0.0/8), so VIPs allocated from it are addresses this
+host's amphorae can bind; otherwise 198.51.100.0/24, a documentation range that never
+clashes with a real network.
 """
 
 import ipaddress
@@ -16,7 +18,6 @@ from pier.settings import Settings
 PUBLIC_NETWORK_NAME = "public"
 PUBLIC_SUBNET_NAME = "public-subnet"
 PUBLIC_CIDR = "198.51.100.0/24"
-PUBLIC_GATEWAY = "198.51.100.1"
 
 
 def ensure_public_network(
@@ -27,10 +28,10 @@ def ensure_public_network(
     `project_id` is the admin project that owns them (none by default); `router:external`
     is what makes them visible to every project, as in Neutron.
     """
-    del settings  # nothing configurable yet; kept so start-up code passes it uniformly
+    cidr = settings.loopback_vip_cidr if settings.network_driver == "loopback" else PUBLIC_CIDR
     with transaction(sessions) as session:
         network = _ensure_network(session, project_id)
-        _ensure_subnet(session, network, project_id)
+        _ensure_subnet(session, network, project_id, ipaddress.IPv4Network(cidr))
 
 
 def _ensure_network(session: Session, project_id: str | None) -> Network:
@@ -52,19 +53,20 @@ def _ensure_network(session: Session, project_id: str | None) -> Network:
     return network
 
 
-def _ensure_subnet(session: Session, network: Network, project_id: str | None) -> None:
+def _ensure_subnet(
+    session: Session, network: Network, project_id: str | None, cidr: ipaddress.IPv4Network
+) -> None:
     if any(subnet.name == PUBLIC_SUBNET_NAME for subnet in network.subnets):
         return
-    cidr = ipaddress.ip_network(PUBLIC_CIDR)
-    gateway = ipaddress.ip_address(PUBLIC_GATEWAY)
+    gateway = next(cidr.hosts())
     session.add(
         Subnet(
             network=network,
             project_id=project_id,
             name=PUBLIC_SUBNET_NAME,
-            cidr=PUBLIC_CIDR,
+            cidr=str(cidr),
             ip_version=4,
-            gateway_ip=PUBLIC_GATEWAY,
+            gateway_ip=str(gateway),
             allocation_pools=[pool.as_dict() for pool in default_pools(cidr, gateway)],
             enable_dhcp=False,
         )

@@ -26,6 +26,9 @@ class FakeNetwork:
         if pending:
             raise pending.popleft()
 
+    def ensure_vip(self, loadbalancer_id: str, address: str | None) -> None:
+        self._enter("ensure_vip")
+
     def release_vip(self, loadbalancer_id: str, port_id: str | None) -> None:
         self._enter("release_vip")
         self.released.append((loadbalancer_id, port_id))

@@ -14,6 +14,9 @@ class RecordsNetwork:
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
 
+    def ensure_vip(self, loadbalancer_id: str, address: str | None) -> None:
+        """Records only: the amphorae of the fake compute driver carry no traffic."""
+
     def release_vip(self, loadbalancer_id: str, port_id: str | None) -> None:
         """Delete the VIP port Pier created for the load balancer (a missing port is fine).
 
