@@ -1,0 +1,1 @@
+"""The amphora agent: applies the configuration the controller pushes and runs its processes."""
