@@ -2,7 +2,7 @@ from dataclasses import replace
 
 from pier.amphora.bundle import render_amphora_config
 from pier.amphora.haproxy_config import HaproxyLimits
-from pier.domain.enums import ProvisioningStatus
+from pier.domain.enums import ListenerProtocol, PoolProtocol, ProvisioningStatus
 from pier.wire.agent_api import STATS_SOCKET, AmphoraConfig, version_of
 from tests.support.factories import lb_spec, listener_spec, member_spec, pool_spec
 
@@ -53,3 +53,17 @@ def test_a_desired_change_changes_the_version() -> None:
     assert render_amphora_config(spec, LIMITS).version != (
         render_amphora_config(disabled, LIMITS).version
     )
+
+
+def test_udp_listeners_go_to_nginx_and_the_rest_to_haproxy() -> None:
+    udp = listener_spec(
+        id="u1", protocol=ListenerProtocol.UDP, protocol_port=53, default_pool_id="pu"
+    )
+    spec = lb_spec(
+        vip_address="127.77.0.5",
+        listeners=(udp,),
+        pools=(pool_spec(id="pu", protocol=PoolProtocol.UDP, members=(member_spec(id="m1"),)),),
+    )
+    bundle = AmphoraConfig.from_text(render_amphora_config(spec, LIMITS).text)
+    assert bundle.haproxy is None
+    assert bundle.udp is not None and "127.77.0.5:53 udp" in bundle.udp
