@@ -9,24 +9,28 @@ Per amphora, following Octavia's health and stats drivers (octavia-api.md §9.3)
   moves backwards (two health managers may write the same amphora);
 - statuses from `status.derive_statuses`, written only where they change, skipped with
   liveness for a stale heartbeat;
-- statistics always: version 3 deltas are added to the (listener, amphora) row, earlier
-  versions replace it; `active_connections` is overwritten. Only listeners of the amphora's
-  load balancer get rows (a late heartbeat must not resurrect a deleted listener's row).
+- statistics always: version 3 deltas are added to the (listener, amphora) row in SQL, so
+  concurrent writers cannot lose increments; earlier versions replace it;
+  `active_connections` is overwritten. Only listeners of the amphora's load balancer get rows
+  (a late heartbeat must not resurrect a deleted listener's row).
 
-Each amphora is written in a savepoint: one that fails is logged and skipped, the rest commit.
+The cost is per flush, not per heartbeat: a handful of reads for the whole batch (plain
+column tuples, no ORM objects), then every amphora judged in memory (one that fails is logged
+and skipped), then one executemany per kind of write. A write that fails fails the flush,
+and the manager hands the batch back for the next one.
 """
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from pier.amphora.haproxy_config import FRONTEND_MODES
 from pier.db.engine import SessionFactory, transaction
 from pier.db.tables.lbaas import (
-    Amphora,
     AmphoraHealth,
     Listener,
     ListenerStatistics,
@@ -36,15 +40,15 @@ from pier.db.tables.lbaas import (
 )
 from pier.domain.enums import AmphoraStatus, ProvisioningStatus
 from pier.health.receiver import Received
+from pier.health.snapshot import Snapshot, table_of
 from pier.health.status import (
     StatusChanges,
-    StoredListener,
     StoredLoadBalancer,
-    StoredMember,
     StoredPool,
     derive_statuses,
     refreshes_liveness,
 )
+from pier.wire.heartbeat import ListenerStats
 
 log = logging.getLogger(__name__)
 
@@ -54,91 +58,51 @@ COUNTERS = (
     "no_loadbalancer",  # amphora DELETED, or its load balancer missing or DELETED
     "stale",  # too old when written: statistics only
     "listener_count_mismatch",  # no liveness refresh
-    "status_changes",  # rows whose operating status changed
-    "failed",  # an error writing one amphora (logged)
+    "status_changes",  # operating status changes derived (rows written: at most as many)
+    "failed",  # an error judging one amphora (logged)
 )
+StatusTable = type[LoadBalancer] | type[Listener] | type[Pool] | type[Member]
 
 
-class _Tree:
-    """The rows of one load balancer that a heartbeat updates."""
+@dataclass(slots=True)
+class _Writes:
+    """Everything a batch will write, gathered while judging it."""
 
-    def __init__(self, session: Session, loadbalancer: LoadBalancer) -> None:
-        lb_id = loadbalancer.id
-        self.loadbalancer = loadbalancer
-        self.listeners = list(
-            session.scalars(
-                select(Listener)
-                .where(Listener.loadbalancer_id == lb_id)
-                .order_by(Listener.created_at, Listener.id)
-            )
+    statuses: dict[StatusTable, dict[str, str]] = field(
+        default_factory=lambda: {LoadBalancer: {}, Listener: {}, Pool: {}, Member: {}}
+    )
+    liveness: dict[str, datetime] = field(default_factory=dict)
+    # (listener id, amphora id, deltas?, {rx, tx, conns, tot, ereq})
+    stats: list[tuple[str, str, bool, dict[str, int]]] = field(default_factory=list)
+    # The stored status of each row before this batch changed it: a later amphora of the
+    # same load balancer may change it back, and then there is nothing to write.
+    originals: dict[tuple[StatusTable, str], str] = field(default_factory=dict)
+    # Added to the writer's counters once the transaction commits: they count what is stored.
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+
+
+def _with_changes(tree: StoredLoadBalancer, changes: StatusChanges) -> StoredLoadBalancer:
+    """The stored tree after `changes`, so a second amphora of the same load balancer in
+    this batch is judged against what the first one leaves.
+    """
+
+    def pool(stored: StoredPool) -> StoredPool:
+        members = tuple(
+            replace(m, operating_status=changes.members.get(m.id, m.operating_status))
+            for m in stored.members
         )
-        self.pools = list(
-            session.scalars(
-                select(Pool).where(Pool.loadbalancer_id == lb_id).order_by(Pool.created_at, Pool.id)
-            )
-        )
-        self.members = list(
-            session.scalars(
-                select(Member)
-                .join(Pool, Pool.id == Member.pool_id)
-                .where(Pool.loadbalancer_id == lb_id)
-                .order_by(Member.created_at, Member.id)
-            )
-        )
+        status = changes.pools.get(stored.id, stored.operating_status)
+        return replace(stored, operating_status=status, members=members)
 
-    def stored(self) -> StoredLoadBalancer:
-        lb = self.loadbalancer
-        members: dict[str, list[StoredMember]] = {}
-        for member in self.members:
-            members.setdefault(member.pool_id, []).append(
-                StoredMember(member.id, member.operating_status)
-            )
-        return StoredLoadBalancer(
-            id=lb.id,
-            admin_state_up=lb.admin_state_up,
-            provisioning_status=lb.provisioning_status,
-            operating_status=lb.operating_status,
-            listeners=tuple(
-                StoredListener(
-                    listener.id,
-                    listener.admin_state_up,
-                    listener.operating_status,
-                    reported=listener.protocol in FRONTEND_MODES,
-                )
-                for listener in self.listeners
-            ),
-            pools=tuple(
-                StoredPool(pool.id, pool.operating_status, tuple(members.get(pool.id, ())))
-                for pool in self.pools
-            ),
-        )
-
-    def apply(self, changes: StatusChanges, now: datetime) -> int:
-        """Write the changed statuses; returns how many rows changed."""
-        changed = 0
-        if changes.loadbalancer is not None:
-            _set(self.loadbalancer, changes.loadbalancer, now)
-            changed += 1
-        for rows, wanted in (
-            (self.listeners, changes.listeners),
-            (self.pools, changes.pools),
-            (self.members, changes.members),
-        ):
-            for row in _by_id(rows, wanted):
-                _set(row, wanted[row.id], now)
-                changed += 1
-        return changed
-
-
-def _by_id(
-    rows: Sequence[Listener | Pool | Member], wanted: Mapping[str, object]
-) -> list[Listener | Pool | Member]:
-    return [row for row in rows if row.id in wanted]
-
-
-def _set(row: LoadBalancer | Listener | Pool | Member, status: str, now: datetime) -> None:
-    row.operating_status = status
-    row.updated_at = now
+    return replace(
+        tree,
+        operating_status=changes.loadbalancer or tree.operating_status,
+        listeners=tuple(
+            replace(lst, operating_status=changes.listeners.get(lst.id, lst.operating_status))
+            for lst in tree.listeners
+        ),
+        pools=tuple(pool(p) for p in tree.pools),
+    )
 
 
 class HeartbeatWriter:
@@ -151,115 +115,213 @@ class HeartbeatWriter:
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
 
     def write(self, batch: Mapping[str, Received]) -> None:
-        """Raises what the database raises when the transaction as a whole fails (the caller
-        keeps the batch for the next flush); an error confined to one amphora is logged.
+        """Raises what the database raises (the caller keeps the batch for the next flush);
+        an error judging one amphora is logged and skips only that amphora.
         """
         if not batch:
             return
         now = self._clock()
         with transaction(self._sessions) as session:
+            snapshot = Snapshot.read(session, sorted(batch))
+            writes = _Writes()
             for amphora_id, received in batch.items():
                 try:
-                    with session.begin_nested():
-                        self._write_one(session, amphora_id, received, now)
+                    self._judge(snapshot, writes, amphora_id, received, now)
                 except Exception:
-                    self.counters["failed"] += 1
+                    writes.counts["failed"] += 1
                     log.exception("heartbeat not written", extra={"amphora_id": amphora_id})
+            _execute(session, snapshot, writes, now)
+        for name, count in writes.counts.items():
+            self.counters[name] += count
 
-    def _write_one(
-        self, session: Session, amphora_id: str, received: Received, now: datetime
+    def _judge(
+        self,
+        snapshot: Snapshot,
+        writes: _Writes,
+        amphora_id: str,
+        received: Received,
+        now: datetime,
     ) -> None:
-        loadbalancer = self._loadbalancer_of(session, amphora_id)
-        if loadbalancer is None:
+        tree = self._tree_of(snapshot, writes, amphora_id)
+        if tree is None:
             return
-        self.counters["written"] += 1
-        tree = _Tree(session, loadbalancer)
-        _write_stats(session, amphora_id, {listener.id for listener in tree.listeners}, received)
-        context = {"amphora_id": amphora_id, "loadbalancer_id": loadbalancer.id}
+        listener_ids = {listener.id for listener in tree.listeners}
+        stats = [
+            (lid, amphora_id, received.stats_are_deltas, _stat_values(s))
+            for lid, s in received.stats.items()
+            if lid in listener_ids
+        ]
+        context = {"amphora_id": amphora_id, "loadbalancer_id": tree.id}
         if now - received.received_at > self._stale_after:
             # §9.3: a heartbeat processed this late says little about the amphora now.
-            self.counters["stale"] += 1
+            writes.stats += stats
+            writes.counts["written"] += 1
+            writes.counts["stale"] += 1
             log.warning(
                 "heartbeat too old to vouch for the amphora",
                 extra={**context, "age": str(now - received.received_at)},
             )
             return
-        stored = tree.stored()
-        if refreshes_liveness(stored, received.message):
-            _touch_health(session, amphora_id, received.received_at)
+        message = received.message
+        live = refreshes_liveness(tree, message)
+        changes = derive_statuses(tree, message)
+        # Nothing above writes; from here on the amphora's writes are recorded together.
+        writes.stats += stats
+        writes.counts["written"] += 1
+        if live:
+            writes.liveness[amphora_id] = received.received_at
         else:
-            self.counters["listener_count_mismatch"] += 1
+            writes.counts["listener_count_mismatch"] += 1
             log.warning(
                 "heartbeat reports a different number of listeners: liveness not refreshed",
-                extra={**context, "reported": len(received.message.listeners)},
+                extra={**context, "reported": len(message.listeners)},
             )
-        changes = derive_statuses(stored, received.message)
         for note in changes.unknown:
             log.warning("unknown status in heartbeat", extra={**context, "detail": note})
         if not changes.empty:
-            self.counters["status_changes"] += tree.apply(changes, now)
+            self._record(writes, tree, changes)
+            snapshot.trees[tree.id] = _with_changes(tree, changes)
             log.info("operating statuses changed", extra={**context, "changes": _describe(changes)})
 
-    def _loadbalancer_of(self, session: Session, amphora_id: str) -> LoadBalancer | None:
-        amphora = session.get(Amphora, amphora_id)
-        if amphora is None:
-            self.counters["unknown_amphora"] += 1
+    def _record(self, writes: _Writes, tree: StoredLoadBalancer, changes: StatusChanges) -> None:
+        stored = _statuses_of(tree)
+        wanted: list[tuple[StatusTable, str, str]] = [
+            *((Listener, i, s) for i, s in changes.listeners.items()),
+            *((Pool, i, s) for i, s in changes.pools.items()),
+            *((Member, i, s) for i, s in changes.members.items()),
+        ]
+        if changes.loadbalancer is not None:
+            wanted.append((LoadBalancer, tree.id, changes.loadbalancer))
+        for table, row_id, status in wanted:
+            writes.counts["status_changes"] += 1
+            original = writes.originals.setdefault((table, row_id), stored[row_id])
+            if status == original:
+                writes.statuses[table].pop(row_id, None)
+            else:
+                writes.statuses[table][row_id] = status
+
+    def _tree_of(
+        self, snapshot: Snapshot, writes: _Writes, amphora_id: str
+    ) -> StoredLoadBalancer | None:
+        found = snapshot.amphorae.get(amphora_id)
+        if found is None:
+            writes.counts["unknown_amphora"] += 1
             log.warning(
                 "heartbeat from an amphora not in the database", extra={"amphora_id": amphora_id}
             )
             return None
-        loadbalancer = (
-            session.get(LoadBalancer, amphora.loadbalancer_id) if amphora.loadbalancer_id else None
-        )
+        lb_id, status = found
+        tree = snapshot.trees.get(lb_id) if lb_id else None
         if (
-            amphora.status == AmphoraStatus.DELETED
-            or loadbalancer is None
-            or loadbalancer.provisioning_status == ProvisioningStatus.DELETED
+            status == AmphoraStatus.DELETED
+            or tree is None
+            or tree.provisioning_status == ProvisioningStatus.DELETED
         ):
-            self.counters["no_loadbalancer"] += 1
+            writes.counts["no_loadbalancer"] += 1
             log.info(
                 "heartbeat from an amphora without a load balancer",
                 extra={"amphora_id": amphora_id},
             )
             return None
-        return loadbalancer
+        return tree
 
 
-def _touch_health(session: Session, amphora_id: str, received_at: datetime) -> None:
-    health = session.get(AmphoraHealth, amphora_id)
-    if health is None:
-        session.add(AmphoraHealth(amphora_id=amphora_id, last_update=received_at, busy=False))
-    elif health.last_update < received_at:
-        health.last_update = received_at
+def _execute(session: Session, snapshot: Snapshot, writes: _Writes, now: datetime) -> None:
+    for model, statuses in writes.statuses.items():
+        if statuses:
+            # Core, not the ORM's bulk update: a row deleted meanwhile is simply not updated.
+            table = table_of(model)
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(operating_status=bindparam("b_status"), updated_at=now),
+                [{"b_id": row_id, "b_status": status} for row_id, status in statuses.items()],
+            )
+    _write_liveness(session, snapshot, writes.liveness)
+    _write_stats(session, snapshot, writes.stats)
+
+
+def _write_liveness(session: Session, snapshot: Snapshot, liveness: Mapping[str, datetime]) -> None:
+    new = [(a, t) for a, t in liveness.items() if a not in snapshot.health]
+    if new:
+        session.execute(
+            insert(table_of(AmphoraHealth)),
+            [{"amphora_id": a, "last_update": t, "busy": False} for a, t in new],
+        )
+    existing = [(a, t) for a, t in liveness.items() if a in snapshot.health]
+    if existing:
+        health = table_of(AmphoraHealth)
+        # Never backwards: another health manager may have written a later heartbeat.
+        session.execute(
+            update(health)
+            .where(health.c.amphora_id == bindparam("b_amphora"))
+            .where(health.c.last_update < bindparam("b_time"))
+            .values(last_update=bindparam("b_time")),
+            [{"b_amphora": a, "b_time": t} for a, t in existing],
+        )
+
+
+def _stat_values(stats: ListenerStats) -> dict[str, int]:
+    return {
+        "rx": int(stats.rx),
+        "tx": int(stats.tx),
+        "conns": int(stats.conns),
+        "tot": int(stats.totconns),
+        "ereq": int(stats.ereq),
+    }
+
+
+def _statuses_of(tree: StoredLoadBalancer) -> dict[str, str]:
+    statuses = {tree.id: tree.operating_status}
+    statuses.update((listener.id, listener.operating_status) for listener in tree.listeners)
+    for pool in tree.pools:
+        statuses[pool.id] = pool.operating_status
+        statuses.update((member.id, member.operating_status) for member in pool.members)
+    return statuses
+
+
+# listener_statistics column -> key in the values of `_stat_values`, apart from `conns`.
+STAT_COLUMNS = {
+    "bytes_in": "rx",
+    "bytes_out": "tx",
+    "total_connections": "tot",
+    "request_errors": "ereq",
+}
 
 
 def _write_stats(
-    session: Session, amphora_id: str, listener_ids: set[str], received: Received
+    session: Session, snapshot: Snapshot, stats: Iterable[tuple[str, str, bool, dict[str, int]]]
 ) -> None:
-    for listener_id, stats in received.stats.items():
-        if listener_id not in listener_ids:
-            continue
-        row = session.get(ListenerStatistics, (listener_id, amphora_id))
-        if row is None:
-            row = ListenerStatistics(
-                listener_id=listener_id,
-                amphora_id=amphora_id,
-                bytes_in=0,
-                bytes_out=0,
-                active_connections=0,
-                total_connections=0,
-                request_errors=0,
+    inserts: list[dict[str, Any]] = []
+    adds: list[dict[str, Any]] = []
+    sets: list[dict[str, Any]] = []
+    for listener_id, amphora_id, deltas, values in stats:
+        if (listener_id, amphora_id) not in snapshot.stats_rows:
+            inserts.append(
+                {
+                    "listener_id": listener_id,
+                    "amphora_id": amphora_id,
+                    "active_connections": values["conns"],
+                    **{column: values[name] for column, name in STAT_COLUMNS.items()},
+                }
             )
-            session.add(row)
-        if received.stats_are_deltas:
-            row.bytes_in += stats.rx
-            row.bytes_out += stats.tx
-            row.total_connections += stats.totconns
-            row.request_errors += stats.ereq
         else:
-            row.bytes_in, row.bytes_out = stats.rx, stats.tx
-            row.total_connections, row.request_errors = stats.totconns, stats.ereq
-        row.active_connections = stats.conns
+            target = adds if deltas else sets
+            target.append({"b_listener": listener_id, "b_amphora": amphora_id, **values})
+    if inserts:
+        session.execute(insert(table_of(ListenerStatistics)), inserts)
+    table = table_of(ListenerStatistics)
+    keyed = (
+        update(table)
+        .where(table.c.listener_id == bindparam("b_listener"))
+        .where(table.c.amphora_id == bindparam("b_amphora"))
+    )
+    if adds:  # in SQL, so a concurrent writer's increments are never lost
+        increments = {c: table.c[c] + bindparam(name) for c, name in STAT_COLUMNS.items()}
+        session.execute(keyed.values(active_connections=bindparam("conns"), **increments), adds)
+    if sets:
+        replaced: dict[str, Any] = {c: bindparam(name) for c, name in STAT_COLUMNS.items()}
+        session.execute(keyed.values(active_connections=bindparam("conns"), **replaced), sets)
 
 
 def _describe(changes: StatusChanges) -> str:
