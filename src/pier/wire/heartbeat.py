@@ -17,9 +17,17 @@ import hashlib
 import hmac
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+_parse_json: Callable[[bytes], Any]
+try:  # 2-3x faster than json on the health manager's hot path; the agent can do without
+    import orjson
+
+    _parse_json = orjson.loads
+except ImportError:  # pragma: no cover - an amphora image without Pier's dependencies
+    _parse_json = json.loads
 
 MAX_DATAGRAM = 64 * 1024
 # The largest JSON document a datagram may inflate to: a signed sender is trusted to be honest,
@@ -161,8 +169,8 @@ def _inflate(payload: bytes) -> Any:
     if not inflater.eof:
         raise MalformedHeartbeat("truncated zlib data")
     try:
-        return json.loads(document)
-    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return _parse_json(document)
+    except ValueError as error:  # every JSON decode error (and UnicodeDecodeError) is one
         raise MalformedHeartbeat(f"not JSON: {error}") from None
 
 
@@ -195,7 +203,7 @@ def from_document(document: Any) -> HeartbeatMessage:
 
 
 def _count(value: Any, where: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if type(value) is int and value >= 0:  # `type`, not isinstance: True is no count
         return value
     raise MalformedHeartbeat(f"{where} must be a non-negative integer")
 
@@ -206,26 +214,39 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
+# The hot path of the health manager: error texts are built only when there is an error.
+
+
 def _listener(listener_id: str, value: Any) -> ListenerReport:
-    where = f"listeners.{listener_id}"
-    report = _object(value, where)
-    status = report.get("status")
+    if not isinstance(value, dict):
+        raise MalformedHeartbeat(f"listeners.{listener_id} must be an object")
+    status = value.get("status")
     if not isinstance(status, str):
-        raise MalformedHeartbeat(f"{where}.status must be a string")
-    stats = _object(report.get("stats", {}), f"{where}.stats")
-    counts = {name: _count(stats.get(name, 0), f"{where}.stats.{name}") for name in STATS_FIELDS}
-    return ListenerReport(status, ListenerStats(**counts))
+        raise MalformedHeartbeat(f"listeners.{listener_id}.status must be a string")
+    stats = value.get("stats", _NO_STATS)
+    if not isinstance(stats, dict):
+        raise MalformedHeartbeat(f"listeners.{listener_id}.stats must be an object")
+    counts = [stats.get(name, 0) for name in STATS_FIELDS]
+    for count in counts:
+        if type(count) is not int or count < 0:
+            raise MalformedHeartbeat(
+                f"listeners.{listener_id}.stats must hold non-negative integers"
+            )
+    return ListenerReport(status, ListenerStats(*counts))
 
 
 def _pool(pool_key: str, value: Any) -> PoolReport:
-    where = f"pools.{pool_key}"
-    report = _object(value, where)
-    status, members = report.get("status"), _object(report.get("members", {}), f"{where}.members")
+    if not isinstance(value, dict):
+        raise MalformedHeartbeat(f"pools.{pool_key} must be an object")
+    status, members = value.get("status"), value.get("members", {})
     if not isinstance(status, str):
-        raise MalformedHeartbeat(f"{where}.status must be a string")
-    if not all(isinstance(member_status, str) for member_status in members.values()):
-        raise MalformedHeartbeat(f"{where}.members must map member ids to status strings")
+        raise MalformedHeartbeat(f"pools.{pool_key}.status must be a string")
+    if not isinstance(members, dict) or not all(isinstance(m, str) for m in members.values()):
+        raise MalformedHeartbeat(f"pools.{pool_key}.members must map member ids to statuses")
     return PoolReport(status, members)
+
+
+_NO_STATS: dict[str, int] = {}  # read only
 
 
 def pool_id_of(pool_key: str) -> str:
