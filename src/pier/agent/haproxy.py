@@ -1,9 +1,12 @@
 """One amphora's HAProxy: check, start, reload, runtime changes and stop, in master-worker mode.
 
-HAProxy runs as `haproxy -W -D -S <master socket> -p <pid file> -f haproxy.cfg`, daemonized in
-a session of its own, so it keeps serving when the agent stops or dies; a later agent finds it
-again by the pid file. Every command runs with PIER_AMPHORA_DIR set to the amphora's
-directory, which the controller's paths (`${PIER_AMPHORA_DIR}/stats.sock`) are written under.
+HAProxy runs as `haproxy -W -S <master socket> -p <pid file> -f haproxy.cfg` in a session of
+its own, so it keeps serving when the agent stops or dies; a later agent finds it again by the
+pid file. Not daemonized (`-D`): a daemon's master sends its output to /dev/null, and the
+master's output is the only place HAProxy 2.6 says why a reload failed ("cannot bind socket").
+It goes to `haproxy.out`, opened for appending, so the agent can empty it before each reload.
+Every command runs with PIER_AMPHORA_DIR set to the amphora's directory, which the
+controller's paths (`${PIER_AMPHORA_DIR}/stats.sock`) are written under.
 
 Reloads go through the master CLI and are complete only when a new worker serves: the master
 re-executes itself (and refuses connections meanwhile), forks a worker, which takes the
@@ -51,8 +54,9 @@ class HaproxyTimeouts:
     start: float = 30.0
     reload: float = 30.0
     stop: float = 10.0
-    # How long `del server` is retried while connections to the server remain.
-    drain: float = 10.0
+    # How long `del server` is retried while connections to the server remain; after that the
+    # server stays in maintenance (no traffic) and its deletion is tried again later.
+    drain: float = 0.5
     command: float = 5.0
 
 
@@ -64,6 +68,8 @@ class HaproxyProcess:
         self._binary = binary
         self._timeouts = timeouts
         self._master_pid: int | None = None
+        # The master this agent started, kept to reap it once it exits.
+        self._master: subprocess.Popen[bytes] | None = None
 
     @property
     def _environment(self) -> dict[str, str]:
@@ -90,6 +96,9 @@ class HaproxyProcess:
         """The master's pid while it runs this directory's configuration. The last one seen
         is tried first: it stays the same across reloads, and the pid file may be rewritten.
         """
+        master = self._master  # read once: another thread may clear it
+        if master is not None and master.poll() is not None:
+            self._master = None  # reaped: it exited behind the agent's back
         for pid in (self._master_pid, self._pid_from_file()):
             if pid is not None and is_running_config(pid, self.directory.config):
                 self._master_pid = pid
@@ -111,7 +120,6 @@ class HaproxyProcess:
         command = [
             self._binary,
             "-W",
-            "-D",
             "-S",
             f"{directory.master_socket},mode,600",
             "-p",
@@ -119,8 +127,9 @@ class HaproxyProcess:
             "-f",
             str(directory.config),
         ]
-        with directory.output.open("wb") as output:
-            launcher = subprocess.Popen(
+        with directory.output.open("ab") as output:
+            output.truncate(0)
+            self._master = subprocess.Popen(
                 command,
                 env=self._environment,
                 cwd=directory.path,
@@ -129,21 +138,15 @@ class HaproxyProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        try:
-            code = launcher.wait(timeout=self._timeouts.start)
-        except subprocess.TimeoutExpired:
-            launcher.kill()
-            launcher.wait()
-            raise HaproxyError("HAProxy did not start", self._output()) from None
-        if code != 0:
-            raise HaproxyError("HAProxy did not start", self._output())
-        status = self._until(lambda: self._started(), self._timeouts.start)
+        master = self._master
+        status = self._until(lambda: self._started(master), self._timeouts.start)
+        self._master_pid = master.pid
         if status is None:
             self.stop()
-            raise HaproxyError("HAProxy started no worker", self._output())
+            raise HaproxyError("HAProxy started no worker in time", self._output())
         log.info(
             "haproxy started",
-            extra={"amphora_dir": str(directory.path), "master_pid": status.master_pid},
+            extra={"amphora_dir": str(directory.path), "master_pid": master.pid},
         )
 
     def reload(self) -> None:
@@ -154,13 +157,15 @@ class HaproxyProcess:
         before = self._until(self._status, self._timeouts.reload)
         if before is None:
             raise HaproxyError("HAProxy's master does not answer")
+        with contextlib.suppress(FileNotFoundError):
+            os.truncate(self.directory.output, 0)
         if self._until(self._send_reload, self._timeouts.reload) is None:
             raise HaproxyError("HAProxy's master does not take the reload command")
         outcome = self._until(lambda: self._reload_outcome(before), self._timeouts.reload)
         if outcome is None:
-            raise HaproxyError("No new HAProxy worker within the reload timeout")
+            raise HaproxyError("No new HAProxy worker within the reload timeout", self._alerts())
         if outcome == 0:
-            raise HaproxyError("HAProxy could not load the configuration", self._output())
+            raise HaproxyError("HAProxy could not load the configuration", self._alerts())
         if self._until(lambda: self._worker_answers(outcome), self._timeouts.reload) is None:
             raise HaproxyError(f"The new HAProxy worker {outcome} does not answer")
         log.info(
@@ -168,12 +173,19 @@ class HaproxyProcess:
             extra={"amphora_dir": str(self.directory.path), "worker_pid": outcome},
         )
 
-    def apply_runtime(self, commands: Sequence[RuntimeCommand]) -> None:
-        """Send the commands in order; raises HaproxyError at the first one refused."""
+    def apply_runtime(self, commands: Sequence[RuntimeCommand]) -> list[RuntimeCommand]:
+        """Send the commands in order; raises HaproxyError at the first required one refused.
+        Returns the commands that are not required and were refused.
+        """
+        undone = []
         for command in commands:
             answer = self._until_accepted(command)
-            if answer != command.success:
+            if answer == command.success:
+                continue
+            if command.required:
                 raise HaproxyError("HAProxy refused a runtime change", f"{command.line}: {answer}")
+            undone.append(command)
+        return undone
 
     def server_state(self) -> str | None:
         """`show servers state` of the running worker; None when its stats socket is silent."""
@@ -204,6 +216,10 @@ class HaproxyProcess:
             self._signal(pids, signal.SIGKILL)
             self._until(lambda: self._gone(pids), self._timeouts.stop)
         self.directory.pid_file.unlink(missing_ok=True)
+        master, self._master = self._master, None
+        if master is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                master.wait(timeout=self._timeouts.stop)
         log.info("haproxy stopped", extra={"amphora_dir": str(self.directory.path)})
 
     def _status(self) -> MasterStatus | None:
@@ -213,7 +229,9 @@ class HaproxyProcess:
         except (OSError, ValueError):
             return None  # re-executing, or not started yet
 
-    def _started(self) -> MasterStatus | None:
+    def _started(self, master: "subprocess.Popen[bytes]") -> MasterStatus | None:
+        if master.poll() is not None:
+            raise HaproxyError("HAProxy did not start", self._output())
         status = self._status()
         if status is None or not status.workers:
             return None
@@ -289,6 +307,12 @@ class HaproxyProcess:
             if is_running_config(pid, self.directory.config):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signum)
+
+    def _alerts(self) -> str:
+        """What HAProxy printed since the reload began: its alerts if any, else all of it."""
+        output = self._output()
+        alerts = [line for line in output.splitlines() if "[ALERT]" in line]
+        return "\n".join(alerts) if alerts else output
 
     def _output(self) -> str:
         try:

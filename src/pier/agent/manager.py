@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from pier.agent.amphora import Amphora, Haproxy, UdpService
+from pier.agent.amphora import Amphora, UdpService
 from pier.agent.errors import AmphoraConflict, AmphoraNotFound, InvalidRequest
 from pier.agent.haproxy import HaproxyProcess, HaproxyTimeouts
+from pier.agent.haproxy_changes import Haproxy
 from pier.agent.heartbeat import Reporting
 from pier.agent.layout import (
     AmphoraDirectory,

@@ -48,12 +48,15 @@ class ServerLine:
 class RuntimeCommand:
     """One line for the stats socket. It worked when HAProxy answers `success` (most commands
     answer nothing); with `retry_until_idle`, a refusal is retried for a while: `del server`
-    is refused as long as connections to the server remain.
+    is refused as long as connections to the server remain, idle ones included, and a client
+    session that stays open keeps its server connection. A command that is not `required`
+    may stay undone: the caller tries it again later (a reload makes it moot).
     """
 
     line: str
     success: str = ""
     retry_until_idle: bool = False
+    required: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +145,16 @@ def _modify(current: ServerLine, server: ServerLine) -> list[RuntimeCommand]:
 
 
 def _remove(server: ServerLine) -> list[RuntimeCommand]:
+    """In maintenance the server takes no new request; deleting it only frees its slot, so a
+    server whose connections linger may stay there until a later push or reload.
+    """
     return [
         RuntimeCommand(f"set server {server.key} state maint"),
         RuntimeCommand(
-            f"del server {server.key}", success="Server deleted.", retry_until_idle=True
+            f"del server {server.key}",
+            success="Server deleted.",
+            retry_until_idle=True,
+            required=False,
         ),
     ]
 

@@ -3,6 +3,7 @@ given CA signed completes the handshake (the controller's), as in Octavia's amph
 (octavia-api.md §8.1), at TLS 1.2 or later.
 """
 
+import logging
 import ssl
 from pathlib import Path
 
@@ -23,6 +24,16 @@ def build_ssl_context(*, cert: Path, key: Path, client_ca: Path) -> ssl.SSLConte
     return context
 
 
+class _WithoutColor(logging.Filter):
+    """uvicorn adds an ANSI-coloured copy of some messages as `color_message`; Pier's
+    formatter would print it as one more field.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)
+        return True
+
+
 def serve(app: ASGIApp, *, bind: str, port: int, cert: Path, key: Path, client_ca: Path) -> None:
     """Serve until SIGINT or SIGTERM. The context is built first, so that unreadable
     certificates fail here, before the port is bound.
@@ -37,4 +48,6 @@ def serve(app: ASGIApp, *, bind: str, port: int, cert: Path, key: Path, client_c
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).addFilter(_WithoutColor())
     uvicorn.Server(config).run()

@@ -21,6 +21,7 @@ class FakeHaproxy:
         self.fail_start = False
         self.failing_reloads = 0  # the next N reloads fail
         self.refuse_runtime = False
+        self.busy: set[str] = set()  # `backend/server` keys whose deletion HAProxy refuses
 
     def check(self, config: Path) -> None:
         assert config.exists()
@@ -43,10 +44,14 @@ class FakeHaproxy:
             raise HaproxyError("HAProxy could not load the configuration", "cannot bind socket")
         self.serving = self.directory.config.read_text()
 
-    def apply_runtime(self, commands: Sequence[RuntimeCommand]) -> None:
+    def apply_runtime(self, commands: Sequence[RuntimeCommand]) -> list[RuntimeCommand]:
+        """Deletions of servers in `busy` are refused, as HAProxy does while they have
+        connections.
+        """
         if self.refuse_runtime:
             raise HaproxyError("HAProxy refused a runtime change", "not a dynamic backend")
         self.runtime_lines += [command.line for command in commands]
+        return [c for c in commands if c.line.startswith("del ") and c.line[11:] in self.busy]
 
     def server_state(self) -> str | None:
         """A dump of what runs: every server up, at its configured weight."""

@@ -86,6 +86,19 @@ def test_other_changes_reload_from_the_aligned_server_state(world: World) -> Non
     assert [line.split()[7:9] for line in state_lines[2:]] == [["9", "9"], ["9", "9"]]
 
 
+def test_a_server_that_keeps_connections_is_deleted_at_a_later_push(world: World) -> None:
+    amphora = world.amphora()
+    applied(amphora, bundle(THREE))
+    world.haproxy.busy = {"pool-1:listener-1/member-8003"}
+
+    assert applied(amphora, bundle(TWO)) == "runtime"
+    world.haproxy.runtime_lines.clear()
+    world.haproxy.busy = set()
+    assert applied(amphora, bundle(haproxy_text(members(8001, 8002, weight=2)))) == "runtime"
+
+    assert world.haproxy.runtime_lines[0] == "del server pool-1:listener-1/member-8003"
+
+
 def test_a_refused_runtime_change_falls_back_to_a_reload(world: World) -> None:
     amphora = world.amphora()
     applied(amphora, bundle(TWO))

@@ -62,7 +62,12 @@ def test_a_removed_member_goes_to_maintenance_then_is_deleted_when_idle() -> Non
         f"del server {BACKEND}/member-8002",
     ]
     assert commands is not None
-    assert (commands[1].success, commands[1].retry_until_idle) == ("Server deleted.", True)
+    deletion = commands[1]
+    assert (deletion.success, deletion.retry_until_idle, deletion.required) == (
+        "Server deleted.",
+        True,
+        False,
+    )
 
 
 def test_weights_change_in_place_and_zero_drains() -> None:

@@ -1,0 +1,63 @@
+"""The agent's HAProxy outlives the agent; a new agent adopts it; DELETE leaves nothing."""
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from pier.wire.agent_api import version_of
+from tests.integration.agent.agent_process import AgentProcess, haproxy_pids
+from tests.integration.agent.traffic import site
+
+pytestmark = pytest.mark.integration
+
+AMPHORA = {"amphora_id": "amphora-1", "loadbalancer_id": "lb-1"}
+CONFIG = "/amphorae/amphora-1/config"
+
+
+def test_haproxy_outlives_a_killed_agent_and_a_new_agent_adopts_it(
+    start_agent: Callable[[], AgentProcess],
+) -> None:
+    with site(2) as web:
+        agent = start_agent()
+        first = web.config([web.member(0), web.member(1)])
+        with agent.client() as client:
+            client.post("/amphorae", json=AMPHORA)
+            assert client.put(CONFIG, content=first).json()["applied"] == "start"
+        masters = set(haproxy_pids(agent.state_dir))
+
+        agent.kill()
+
+        assert sorted(set(web.fetch(4))) == ["web0", "web1"]
+        again = start_agent()
+        with again.client() as client:
+            state = client.get("/amphorae/amphora-1").json()
+            same = client.put(CONFIG, content=first).json()
+            changed = client.put(CONFIG, content=web.config([web.member(1)])).json()
+        assert (state["state"], state["version"]) == ("running", version_of(first))
+        assert same["applied"] == "unchanged"
+        assert changed["applied"] == "runtime"
+        assert set(web.fetch(3)) == {"web1"}
+        assert masters <= set(haproxy_pids(agent.state_dir))  # the same processes serve
+
+
+def test_delete_stops_haproxy_and_removes_everything(
+    start_agent: Callable[[], AgentProcess],
+) -> None:
+    with site(1) as web:
+        agent = start_agent()
+        with agent.client() as client:
+            client.post("/amphorae", json=AMPHORA)
+            client.put(CONFIG, content=web.config([web.member(0)]))
+            assert haproxy_pids(agent.state_dir)
+
+            deleted = client.delete("/amphorae/amphora-1")
+            again = client.delete("/amphorae/amphora-1")
+            missing = client.get("/amphorae/amphora-1")
+
+        assert deleted.json() == again.json() == {"message": "OK"}
+        assert missing.status_code == 404
+        assert haproxy_pids(agent.state_dir) == []
+        assert not (agent.state_dir / "amphorae" / "amphora-1").exists()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(web.url, timeout=10)
