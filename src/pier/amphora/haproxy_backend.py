@@ -7,6 +7,7 @@ listener's insert_headers and member timeouts, then one `server` line per member
 import re
 
 from pier.amphora.haproxy_syntax import address, backend_name, endpoint, fetch, path, word
+from pier.amphora.haproxy_tls_hello import tls_hello_check_lines
 from pier.domain.enums import (
     HealthMonitorType,
     HttpMethod,
@@ -109,12 +110,17 @@ def _monitor(monitor: HealthMonitorSpec, ping_script: str) -> list[str]:
         lines.append(f"http-check expect rstatus {word(codes)}")
     elif monitor.type is HealthMonitorType.PING:
         lines += [
+            # As in Octavia: the script gets the server's address as its third argument, and
+            # HAProxy never hands an external check the `addr`/`port` of monitor_address.
+            "# PING checks ping each member's own address; monitor_address does not apply.",
             "option external-check",
             # HAProxy runs the script with an empty PATH unless told otherwise.
             f"external-check path {EXTERNAL_CHECK_PATH}",
             f"external-check command {path(ping_script)}",
         ]
-    # TCP and TLS-HELLO are plain connect checks, as in Octavia since ssl-hello-chk went.
+    elif monitor.type is HealthMonitorType.TLS_HELLO:
+        lines += tls_hello_check_lines()
+    # TCP is a plain connect check.
     return lines
 
 

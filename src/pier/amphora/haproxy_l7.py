@@ -75,11 +75,14 @@ def _file_type(rule: L7RuleSpec) -> str:
     return f"path_end {_compare(rule)}"
 
 
+# HEADER reads the whole header (`req.fhdr`), where Octavia's `req.hdr` splits a value at its
+# commas and matches each piece: a rule for `a,b` (the API accepts commas) never matched, and
+# one for `a` matched `a,b`.
 TESTS: dict[L7RuleType, Callable[[L7RuleSpec], str]] = {
     L7RuleType.HOST_NAME: lambda rule: f"req.hdr(host) -i {_compare(rule)}",
     L7RuleType.PATH: lambda rule: f"path {_compare(rule)}",
     L7RuleType.FILE_TYPE: _file_type,
-    L7RuleType.HEADER: lambda rule: f"{fetch('req.hdr', _key(rule))} {_compare(rule)}",
+    L7RuleType.HEADER: lambda rule: f"{fetch('req.fhdr', _key(rule))} {_compare(rule)}",
     L7RuleType.COOKIE: lambda rule: f"{fetch('req.cook', _key(rule))} {_compare(rule)}",
     L7RuleType.SSL_CONN_HAS_CERT: lambda rule: "ssl_c_used",
     L7RuleType.SSL_VERIFY_RESULT: lambda rule: f"ssl_c_verify eq {word(rule.value)}",

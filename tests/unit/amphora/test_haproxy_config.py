@@ -203,7 +203,7 @@ def test_each_rule_type_becomes_its_acl() -> None:
     assert line(Rule.PATH, Compare.CONTAINS, "/x") == "acl r path -m sub /x"
     assert line(Rule.FILE_TYPE, Compare.EQUAL_TO, ".js") == "acl r path_end .js"
     assert line(Rule.FILE_TYPE, Compare.REGEX, "js$") == "acl r path_end -m reg 'js$'"
-    assert line(Rule.HEADER, Compare.ENDS_WITH, "z", "X-A") == "acl r req.hdr(X-A) -m end z"
+    assert line(Rule.HEADER, Compare.ENDS_WITH, "z", "X-A") == "acl r req.fhdr(X-A) -m end z"
     assert line(Rule.COOKIE, Compare.STARTS_WITH, "v", "c") == "acl r req.cook(c) -m beg v"
     assert line(Rule.SSL_CONN_HAS_CERT, Compare.EQUAL_TO, "TRUE") == "acl r ssl_c_used"
     assert line(Rule.SSL_VERIFY_RESULT, Compare.EQUAL_TO, "0") == "acl r ssl_c_verify eq 0"
@@ -338,3 +338,21 @@ def test_http_version_without_domain_sends_no_host() -> None:
     monitor = specs.healthmonitor(HealthMonitorType.HTTP, http_version=1.1)
     text = render(specs.monitored(Proto.HTTP, 80, PoolProtocol.HTTP, monitor)).text
     assert "    http-check send meth GET uri / ver HTTP/1.1\n" in text
+
+
+def test_tls_hello_sends_a_hello_and_expects_a_tls_record() -> None:
+    """A bare connect (Octavia since 2023) would keep a member that speaks no TLS UP."""
+    text = render(specs.monitor_tls_hello()).text
+    assert "    option tcp-check\n    tcp-check send-binary 160301" in text
+    assert "    tcp-check expect rbinary ^1[56]03\n" in text
+    assert " check inter 5s fall 3 rise 2\n" in text  # no handshake of its own
+
+
+def test_a_header_rule_reads_the_whole_header_commas_included() -> None:
+    rule = specs.l7rule("r", Rule.HEADER, Compare.EQUAL_TO, "a,b", key="X-List")
+    assert acl(rule) == "acl r req.fhdr(X-List) -m str a,b"
+
+
+def test_a_ping_monitor_says_monitor_address_does_not_apply() -> None:
+    text = render(specs.monitor_ping()).text
+    assert "# PING checks ping each member's own address; monitor_address does not apply." in text
