@@ -5,9 +5,11 @@ The conversion `heartbeat_from_stats` is pure; `HeartbeatSender` does the I/O ar
 stats socket, the state file (last counters and `seq`), the UDP socket.
 
 Two promises to the health manager survive agent restarts:
-- `seq` never goes backwards for an amphora, so the receiver can drop replays. It is persisted;
-  an amphora without persisted state starts at the wall clock in milliseconds, which is above
-  anything an earlier run sent (one heartbeat per interval is far below one per millisecond).
+- `seq` never goes backwards for an amphora, so the receiver can drop replays. It is persisted,
+  and at start raised to the wall clock in milliseconds (an amphora without state starts
+  there): that is above anything an earlier run sent, since one heartbeat per interval is far
+  below one per millisecond, so neither a lost state file nor a clock stepped back (alone)
+  makes it repeat.
 - Version 3 stats are deltas against the last absolute counters, persisted too: without them
   a restarted agent would send everything since HAProxy started a second time.
 """
