@@ -7,18 +7,21 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= .pier
 PYTEST := $(BIN)/pytest -p no:cacheprovider
-# Debian packages the tests and the data plane use; installed when a command is missing.
-APT_PACKAGES := haproxy
+# Debian packages the data plane and its tests use; installed when one is missing.
+# haproxy: the amphorae; nginx-light + libnginx-mod-stream: UDP listeners; iputils-ping: PING
+# health monitors; wrk: the data-plane benchmark.
+APT_PACKAGES := haproxy nginx-light libnginx-mod-stream iputils-ping wrk
 
-.PHONY: help install run lint fmt typecheck check test test-unit test-db test-integration test-e2e conformance golden bench-api clean
+.PHONY: help install run demo lint fmt typecheck check test test-unit test-db test-integration test-e2e conformance golden bench-api clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { apt-get update -qq && apt-get install -y -qq python3 python3-venv; }
-	@missing=$$(for p in $(APT_PACKAGES); do command -v $$p >/dev/null || echo $$p; done); \
-	  if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
@@ -27,6 +30,9 @@ install: $(STAMP) ## create .venv with Pier and its test tools (pinned in pyproj
 
 run: $(STAMP) ## run Pier all-in-one on 127.0.0.1:9876 (SQLite in .pier)
 	$(BIN)/pier up --data-dir $(DATA_DIR)
+
+demo: $(STAMP) ## the walk-through for real: Pier, two web servers, the openstack CLI, traffic
+	$(BIN)/pier demo
 
 fmt: $(STAMP) ## format the code
 	$(BIN)/ruff format src tests bench

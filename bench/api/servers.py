@@ -172,6 +172,13 @@ def run_pier(cfg: PierConfig, work: Path) -> Iterator[Server]:
         "--data-dir",
         str(data_dir),
         "--accept-any-subnet",
+        # Octavia runs with its noop drivers here; these are Pier's.
+        "--compute-driver",
+        "fake",
+        "--network-driver",
+        "records",
+        "--health-port",
+        "0",
     ]
     if cfg.database_url:
         argv += ["--database-url", cfg.database_url]

@@ -66,7 +66,10 @@ start_pier() {
     URL=http://127.0.0.1:$port
     # The policy RBAC_test_type expects: advanced is Octavia's load-balancer_* policy,
     # keystone_default_roles its reader/member/admin one (enforce_new_defaults).
+    # The API suite runs with tempest's noop drivers (random subnet ids, no traffic):
+    # Pier's in-memory compute and bookkeeping-only network are its equivalent.
     "$PIER_BIN/pier" up --port "$port" --data-dir "$RUN/pier" --accept-any-subnet \
+        --compute-driver fake --network-driver records --health-port 0 \
         --policy-roles "$RBAC" >"$RUN/pier.log" 2>&1 &
     PIER_PID=$!
     for _ in $(seq 600); do

@@ -46,7 +46,8 @@ class Cli:
 
 @pytest.fixture(scope="module")
 def pier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PierProcess]:
-    with pier_up(tmp_path_factory.mktemp("pier")) as process:
+    # Heartbeats every second, so statuses and statistics show up while the test waits.
+    with pier_up(tmp_path_factory.mktemp("pier"), "--heartbeat-interval", "1") as process:
         yield process
 
 

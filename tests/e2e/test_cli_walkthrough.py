@@ -1,15 +1,54 @@
-"""The walk-through with the unmodified `openstack` CLI against `pier up` (issue 2's e2e)."""
+"""The walk-through with the unmodified `openstack` CLI against `pier up`, with real amphorae:
+requests go through the VIP to real backends, and status and statistics come from heartbeats.
+"""
 
 import json
+import time
+from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Cli
+from tests.support.backends import HttpBackend, http_backend
 
 pytestmark = pytest.mark.e2e
 
+WEB = {"web1": "127.0.0.11", "web2": "127.0.0.12"}
 
-def test_full_tree_with_wait(demo: Cli, admin: Cli) -> None:
+
+@pytest.fixture(scope="module")
+def webs() -> Iterator[dict[str, HttpBackend]]:
+    with http_backend("web1", WEB["web1"]) as web1, http_backend("web2", WEB["web2"]) as web2:
+        yield {"web1": web1, "web2": web2}
+
+
+def eventually(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll, for statuses that heartbeats carry: bounded, never a timed assertion."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
+def answers(vip: str, count: int = 6) -> list[str]:
+    with httpx.Client(timeout=10.0) as client:
+        return [client.get(f"http://{vip}/").text for _ in range(count)]
+
+
+def member_statuses(cli: Cli) -> dict[str, str]:
+    tree = json.loads(cli.run("loadbalancer", "status", "show", "lb1").stdout)["loadbalancer"]
+    return {
+        member["name"]: member["operating_status"]
+        for listener in tree["listeners"]
+        for pool in listener["pools"]
+        for member in pool["members"]
+    }
+
+
+def test_full_tree_with_wait(demo: Cli, admin: Cli, webs: dict[str, HttpBackend]) -> None:
     lb = demo.json(
         "loadbalancer", "create", "--name", "lb1", "--vip-subnet-id", "public-subnet", "--wait"
     )
@@ -44,7 +83,7 @@ def test_full_tree_with_wait(demo: Cli, admin: Cli) -> None:
         "--wait",
     )
     assert pool["lb_algorithm"] == "ROUND_ROBIN"
-    for name, address in (("web1", "127.0.0.11"), ("web2", "127.0.0.12")):
+    for name, address in WEB.items():
         member = demo.json(
             "loadbalancer",
             "member",
@@ -54,11 +93,14 @@ def test_full_tree_with_wait(demo: Cli, admin: Cli) -> None:
             "--address",
             address,
             "--protocol-port",
-            "80",
+            str(webs[name].port),
             "--wait",
             "p1",
         )
         assert member["operating_status"] == "NO_MONITOR"
+    vip = lb["vip_address"]
+    replies = answers(vip)
+    assert replies == ["web1", "web2"] * 3 or replies == ["web2", "web1"] * 3
     monitor = demo.json(
         "loadbalancer",
         "healthmonitor",
@@ -79,16 +121,24 @@ def test_full_tree_with_wait(demo: Cli, admin: Cli) -> None:
         "p1",
     )
     assert monitor["type"] == "HTTP"
+    eventually(lambda: set(member_statuses(demo).values()) == {"ONLINE"}, "members ONLINE")
+    webs["web2"].stop()
+    assert set(answers(vip)) == {"web1"}
+    eventually(lambda: member_statuses(demo)["web2"] == "ERROR", "web2 in ERROR")
+    webs["web2"].start()
+    eventually(lambda: member_statuses(demo)["web2"] == "ONLINE", "web2 ONLINE again")
 
     # `status show` prints the statuses document as JSON itself (no -f option).
     status = json.loads(demo.run("loadbalancer", "status", "show", "lb1").stdout)
     tree = status["loadbalancer"]
     assert tree["provisioning_status"] == "ACTIVE"
     pools = tree["listeners"][0]["pools"]
-    assert {m["address"] for m in pools[0]["members"]} == {"127.0.0.11", "127.0.0.12"}
+    assert {m["address"] for m in pools[0]["members"]} == set(WEB.values())
     assert pools[0]["health_monitor"]["type"] == "HTTP"
-    stats = demo.json("loadbalancer", "stats", "show", "lb1")
-    assert stats["total_connections"] == 0
+    eventually(
+        lambda: demo.json("loadbalancer", "stats", "show", "lb1")["total_connections"] >= 12,
+        "the twelve requests counted in the load balancer's statistics",
+    )
 
     # The admin sees the demo project's load balancer and its amphora.
     assert any(row["name"] == "lb1" for row in admin.json("loadbalancer", "list"))

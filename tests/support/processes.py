@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +56,43 @@ def _wait_healthy(
     raise RuntimeError(f"pier up not healthy after {timeout}s:\n{log_path.read_text()}")
 
 
+def processes_under(directory: Path) -> list[int]:
+    """Pids of processes whose command line names a path in `directory` (HAProxy, nginx and
+    the agent all take their files from the data dir), so a test can leave none behind.
+    """
+    needle = str(directory.resolve()).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def kill_processes_under(directory: Path, timeout: float = 10.0) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in processes_under(directory):
+            with suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while processes_under(directory) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not processes_under(directory):
+            return
+
+
 @contextmanager
 def pier_up(
     data_dir: Path, *extra: str, env: dict[str, str] | None = None
 ) -> Iterator[PierProcess]:
+    """`pier up` on free ports; on exit it is stopped and every amphora process it left
+    (amphorae outlive `pier up` by design) is killed.
+    """
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "pier.log"
@@ -70,6 +103,10 @@ def pier_up(
         str(port),
         "--data-dir",
         str(data_dir),
+        "--agent-port",
+        str(free_port()),
+        "--health-port",
+        "0",
         *extra,
     ]
     with log_path.open("wb") as log_file:
@@ -92,3 +129,4 @@ def pier_up(
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
+        kill_processes_under(data_dir)

@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pier.cli import agent, db, identity, up
+from pier.cli import agent, db, demo, identity, up
 from pier.log import configure_logging
 
 
@@ -12,7 +12,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pier", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (up, db, identity, agent):
+    for module in (up, db, identity, demo, agent):
         module.register(commands)
     return parser
 

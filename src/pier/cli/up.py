@@ -3,6 +3,7 @@
 import argparse
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import uvicorn
@@ -12,10 +13,13 @@ from pier.api.auth import build_authenticator
 from pier.api.identity.bootstrap import ensure_identity_bootstrap
 from pier.api.network.bootstrap import ensure_public_network
 from pier.api.services import Services
-from pier.cli.options import add_common_options, settings_from_args
+from pier.cli.options import add_common_options, add_dataplane_options, settings_from_args
 from pier.db.engine import make_engine, make_session_factory
 from pier.db.migrate import upgrade
+from pier.drivers.compute.local_agent import LocalAgent
 from pier.drivers.registry import build_compute, build_network
+from pier.health.keys import key_file
+from pier.health.manager import HealthManager
 from pier.queue.memory import MemoryQueue
 from pier.settings import AuthMode, Settings
 from pier.worker.runner import Worker
@@ -24,8 +28,11 @@ log = logging.getLogger(__name__)
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    parser = commands.add_parser("up", help="run Pier all-in-one (API, identity, network, worker)")
+    parser = commands.add_parser(
+        "up", help="run Pier all-in-one (API, identity, network, worker, health, agent)"
+    )
     add_common_options(parser)
+    add_dataplane_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -60,6 +67,21 @@ def run(args: argparse.Namespace) -> int:
     ensure_identity_bootstrap(sessions, settings)
     ensure_public_network(sessions, settings)
     queue = MemoryQueue()
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    health = HealthManager(sessions, settings, _clock)
+    health_port = health.start()
+    threads.append(_thread("health", health.run, stop))
+    agent = None
+    if settings.compute_driver == "local":
+        agent = LocalAgent(
+            settings,
+            heartbeat_port=health_port,
+            heartbeat_key_file=key_file(settings),
+            clock=_clock,
+        )
+        agent.start()
+        threads.append(_thread("agent-supervisor", agent.supervise, stop))
     services = Services(
         settings=settings,
         sessions=sessions,
@@ -67,17 +89,15 @@ def run(args: argparse.Namespace) -> int:
         authenticator=build_authenticator(settings, sessions, _clock),
         clock=_clock,
     )
-    stop = threading.Event()
     worker = Worker(
         sessions=sessions,
         queue=queue,
-        compute=build_compute(settings),
+        compute=build_compute(settings, None if agent is None else agent.endpoint),
         network=build_network(settings, sessions),
         settings=settings,
         clock=_clock,
     )
-    worker_thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
-    worker_thread.start()
+    threads.append(_thread("worker", worker.run, stop))
     print(how_to_connect(settings), flush=True)
     try:
         uvicorn.run(
@@ -89,5 +109,18 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         stop.set()
-        worker_thread.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=10)
+        health.close()
+        if agent is not None:
+            # HAProxy keeps serving: the next `pier up` starts an agent that adopts it.
+            agent.stop()
     return 0
+
+
+def _thread(
+    name: str, target: Callable[[threading.Event], None], stop: threading.Event
+) -> threading.Thread:
+    thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,183 @@
+"""`pier up`'s own amphora host: it runs `pier agent` as a child process and restarts it if it
+exits, so the `local` compute driver always has an agent to talk to.
+
+The agent is a separate process on purpose: its HAProxy processes outlive it (and outlive
+`pier up`), a restarted agent adopts them, and the controller reaches it over the same mutual
+TLS as an agent on another host. Certificates come from Pier's own CA in `<data_dir>/certs`:
+the agent's server certificate names 127.0.0.1, the controller's client certificate is the
+only kind the agent accepts.
+"""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from pier.drivers.certs.local import LocalCertificateAuthority
+from pier.drivers.compute.local import AgentEndpoint
+from pier.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CERT_LIFETIME = timedelta(days=30)
+RENEW_BEFORE = timedelta(days=14)
+START_TIMEOUT_S = 30.0
+RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class AgentStartError(RuntimeError):
+    pass
+
+
+class LocalAgent:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        heartbeat_port: int | None,
+        heartbeat_key_file: Path | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._settings = settings
+        self._heartbeat_port = heartbeat_port
+        self._heartbeat_key_file = heartbeat_key_file
+        data_dir = settings.data_dir.resolve()
+        self.state_dir = data_dir / "agent"
+        self.log_path = data_dir / "agent.log"
+        self._ca = LocalCertificateAuthority(data_dir / "certs", clock)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self.endpoint = self._issue_certificates()
+
+    def _issue_certificates(self) -> AgentEndpoint:
+        self._ca.ensure()
+        host = self._settings.agent_host
+        server = self._ca.ensure_pair(
+            "agent",
+            server=True,
+            sans=[host, "localhost"],
+            lifetime=CERT_LIFETIME,
+            renew_before=RENEW_BEFORE,
+        )
+        client = self._ca.ensure_pair(
+            "controller",
+            server=False,
+            sans=["pier-controller"],
+            lifetime=CERT_LIFETIME,
+            renew_before=RENEW_BEFORE,
+        )
+        self._server_cert, self._server_key = server.cert, server.key
+        return AgentEndpoint(
+            url=f"https://{host}:{self._settings.agent_port}",
+            host_address=host,
+            ca=self._ca.directory / "ca.pem",
+            cert=client.cert,
+            key=client.key,
+        )
+
+    def _command(self) -> list[str]:
+        settings = self._settings
+        command = [
+            sys.executable,
+            "-m",
+            "pier.cli.main",
+            "agent",
+            "--state-dir",
+            str(self.state_dir),
+            "--bind",
+            settings.agent_host,
+            "--port",
+            str(settings.agent_port),
+            "--cert",
+            str(self._server_cert),
+            "--key",
+            str(self._server_key),
+            "--ca",
+            str(self.endpoint.ca),
+        ]
+        if self._heartbeat_port is not None and self._heartbeat_key_file is not None:
+            command += [
+                "--heartbeat-target",
+                f"{settings.health_bind}:{self._heartbeat_port}",
+                "--heartbeat-key-file",
+                str(self._heartbeat_key_file),
+                "--heartbeat-interval",
+                str(settings.heartbeat_interval_seconds),
+            ]
+        return command
+
+    def start(self) -> AgentEndpoint:
+        """Start the agent and wait until it answers over mutual TLS."""
+        with self._lock:
+            self._spawn()
+        self._wait_ready()
+        return self.endpoint
+
+    def _spawn(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log_file:
+            # Its own session: a Ctrl-C on `pier up` reaches the agent only through stop().
+            self._process = subprocess.Popen(
+                self._command(),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        log.info("agent started pid=%s port=%s", self._process.pid, self._settings.agent_port)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        verify = httpx.create_ssl_context(verify=str(self.endpoint.ca))
+        verify.load_cert_chain(str(self.endpoint.cert), str(self.endpoint.key))
+        while time.monotonic() < deadline:
+            process = self._process
+            if process is not None and process.poll() is not None:
+                raise AgentStartError(
+                    f"pier agent exited with {process.returncode}; see {self.log_path}"
+                )
+            try:
+                if httpx.get(f"{self.endpoint.url}/", verify=verify, timeout=2.0).is_success:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AgentStartError(f"pier agent did not answer within {START_TIMEOUT_S}s")
+
+    def supervise(self, stop: threading.Event) -> None:
+        """Restart the agent whenever it exits, backing off while it keeps failing."""
+        failures = 0
+        while not stop.wait(1.0):
+            process = self._process
+            if process is None:
+                continue
+            if process.poll() is None:
+                failures = 0
+                continue
+            delay = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
+            log.warning("agent exited code=%s; restarting in %.1fs", process.returncode, delay)
+            failures += 1
+            if stop.wait(delay):
+                return
+            with self._lock:
+                self._spawn()
+
+    def stop(self) -> None:
+        """Stop the agent only; the HAProxy processes it runs keep serving until deleted."""
+        with self._lock:
+            process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
