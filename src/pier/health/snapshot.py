@@ -22,8 +22,11 @@ from pier.db.tables.lbaas import (
     Member,
     Pool,
 )
+from pier.domain.enums import PoolProtocol
 from pier.health.status import StoredListener, StoredLoadBalancer, StoredMember, StoredPool
 
+# Pool protocols HAProxy never serves (UDP runs in nginx; SCTP nowhere yet).
+NOT_IN_HAPROXY = frozenset({PoolProtocol.UDP, PoolProtocol.SCTP})
 CHUNK = 500  # ids per IN (...): far below every database's limit on bound parameters
 
 
@@ -85,13 +88,14 @@ def _read_trees(session: Session, lb_ids: Sequence[str]) -> dict[str, StoredLoad
     ):
         members.setdefault(pool_id, []).append(StoredMember(member_id, status))
     pools: dict[str, list[StoredPool]] = {}
-    for pool_id, lb_id, status in rows(
-        select(Pool.id, Pool.loadbalancer_id, Pool.operating_status)
+    for pool_id, lb_id, status, protocol in rows(
+        select(Pool.id, Pool.loadbalancer_id, Pool.operating_status, Pool.protocol)
         .where(Pool.loadbalancer_id.in_(lb_ids))
         .order_by(Pool.created_at, Pool.id)
     ):
+        reported = protocol not in NOT_IN_HAPROXY
         pools.setdefault(lb_id, []).append(
-            StoredPool(pool_id, status, tuple(members.get(pool_id, ())))
+            StoredPool(pool_id, status, tuple(members.get(pool_id, ())), reported)
         )
     listeners: dict[str, list[StoredListener]] = {}
     for listener_id, lb_id, enabled, status, protocol in rows(

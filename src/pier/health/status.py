@@ -5,10 +5,11 @@ Input: what the database holds for the amphora's load balancer (every listener, 
 member with its admin state and stored operating status) and the amphora's latest heartbeat.
 Output: only the statuses that change, so the writer writes nothing when nothing changed.
 
-One Pier difference: a listener no HAProxy frontend serves (`reported=False`: UDP, which runs
-in nginx) cannot appear in a heartbeat. Octavia's amphora reports such listeners through LVS;
-Pier's agent does not yet, so their status is left as it is and they are not counted as
-expected listeners (counting them would keep the amphora from ever looking alive).
+One Pier difference: listeners and pools no HAProxy proxy serves (`reported=False`: UDP,
+which runs in nginx) cannot appear in a heartbeat. Octavia's amphora reports those through
+LVS; Pier's agent does not yet, so their statuses are left as they are (a UDP pool is not
+"OFFLINE" for want of a report) and such listeners are not counted as expected (counting
+them would keep the amphora from ever looking alive).
 """
 
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ class StoredPool:
     id: str
     operating_status: str
     members: tuple[StoredMember, ...] = ()
+    reported: bool = True  # served by HAProxy, so heartbeats carry it
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +188,8 @@ def derive_statuses(loadbalancer: StoredLoadBalancer, message: HeartbeatMessage)
     # `<pool_id>:<listener_id>` -> pool id; a pool behind two listeners: the last one reported.
     reports = {pool_id_of(key): report for key, report in message.pools.items()}
     for pool in loadbalancer.pools:
-        derivation.pool(pool, reports.get(pool.id))
+        if pool.reported:
+            derivation.pool(pool, reports.get(pool.id))
     return derivation.changes()
 
 

@@ -160,6 +160,15 @@ def test_a_listener_haproxy_does_not_serve_is_left_alone() -> None:
     assert L2 not in changes.listeners and changes.empty
 
 
+def test_a_pool_haproxy_does_not_serve_is_left_alone_with_its_members() -> None:
+    udp = StoredPool(P2, "ONLINE", (StoredMember(M2, "ONLINE"),), reported=False)
+    base = stored(pools=(StoredPool(P1, "ONLINE"), udp))
+
+    changes = derive_statuses(base, heartbeat(pools={f"{P1}:{L1}": ("UP", {})}))
+
+    assert changes.empty
+
+
 # Rows: "pool UP -> ONLINE"; "pool DOWN -> pool ERROR; LB ERROR".
 @pytest.mark.parametrize(
     ("reported", "pool", "loadbalancer"), [("UP", "ONLINE", None), ("DOWN", "ERROR", "ERROR")]

@@ -367,3 +367,28 @@ def test_two_amphorae_of_one_loadbalancer_in_one_flush_are_judged_in_turn(
     assert updated_at(sessions, LoadBalancer, ids.lb) == T0
     row = health(sessions, other_id)
     assert row is not None and row.last_update == clock()
+
+
+def test_udp_listeners_and_pools_are_neither_judged_nor_expected(
+    writer: HeartbeatWriter, sessions: SessionFactory, ids: Ids
+) -> None:
+    with transaction(sessions) as session:
+        lb = session.get(LoadBalancer, ids.lb)
+        assert lb is not None
+        # Stored ONLINE: judged, the pool would turn OFFLINE (unreported), the listener ERROR.
+        pool = make_pool(
+            session, lb, protocol="UDP", provisioning_status="ACTIVE", operating_status="ONLINE"
+        )
+        udp = make_listener(
+            session, lb, protocol="UDP", protocol_port=53, default_pool_id=pool.id,
+            provisioning_status="ACTIVE", operating_status="ONLINE",
+        )  # fmt: skip
+        udp_ids = (udp.id, pool.id)
+
+    write(writer, heartbeat(ids))  # HAProxy's listener only: still the expected count
+
+    assert health(sessions, ids.amphora) is not None
+    with transaction(sessions, write=False) as session:
+        assert session.get(Listener, udp_ids[0]).operating_status == "ONLINE"  # type: ignore[union-attr]
+        assert session.get(Pool, udp_ids[1]).operating_status == "ONLINE"  # type: ignore[union-attr]
+    assert writer.counters["listener_count_mismatch"] == 0
