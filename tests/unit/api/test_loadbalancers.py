@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from pier.api.services import Services
 from pier.db.engine import transaction
-from pier.db.tables import LoadBalancer
+from pier.db.tables import Amphora, Listener, ListenerStatistics, LoadBalancer
 from pier.settings import Settings
 from tests.support.app import api_client, as_project, converge, make_services
 
@@ -303,6 +303,37 @@ def test_status_tree_and_stats(client: TestClient, services: Services) -> None:
         "bytes_out": 0,
         "request_errors": 0,
         "total_connections": 0,
+    }
+
+
+def test_stats_count_live_connections_only_from_amphorae_in_service(
+    client: TestClient, services: Services
+) -> None:
+    lb = create(client, name="lb")
+    converge(services)
+    with transaction(services.sessions) as session:
+        listener = Listener(
+            loadbalancer_id=lb["id"], project_id="p1", protocol="HTTP", protocol_port=80,
+            provisioning_status="ACTIVE", operating_status="ONLINE",
+        )  # fmt: skip
+        live = Amphora(loadbalancer_id=lb["id"], status="ALLOCATED")
+        gone = Amphora(loadbalancer_id=lb["id"], status="DELETED")
+        session.add_all([listener, live, gone])
+        session.flush()
+        for amphora_id, n in ((live.id, 1), (gone.id, 10)):
+            session.add(
+                ListenerStatistics(
+                    listener_id=listener.id, amphora_id=amphora_id, bytes_in=n, bytes_out=n,
+                    active_connections=n, total_connections=n, request_errors=n,
+                )
+            )  # fmt: skip
+    stats = client.get(f"{URL}/{lb['id']}/stats", headers=P1).json()["stats"]
+    assert stats == {
+        "active_connections": 1,
+        "bytes_in": 11,
+        "bytes_out": 11,
+        "request_errors": 11,
+        "total_connections": 11,
     }
 
 

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,9 +15,9 @@ from pier.api.schemas.listener import LISTENER
 from pier.api.services import get_context, get_services
 from pier.api.views.common import load_tags
 from pier.api.views.listener import listener_view
+from pier.api.views.stats import stats_document, stats_select
 from pier.db.engine import transaction
-from pier.db.tables import Amphora, Listener, ListenerStatistics
-from pier.domain.enums import AmphoraStatus
+from pier.db.tables import Listener, ListenerStatistics
 
 L = Listener
 text, boolean, integer = listing.parse_text, listing.parse_bool, listing.parse_int
@@ -67,13 +66,6 @@ COLLECTION = listing.Collection(
     },
 )
 EAGER = (selectinload(L.l7policies),)
-STAT_COLUMNS = (
-    "active_connections",
-    "bytes_in",
-    "bytes_out",
-    "request_errors",
-    "total_connections",
-)
 
 
 def _show(request: Request, listener_id: str) -> dict[str, Any]:
@@ -142,34 +134,15 @@ def delete_listener(request: Request, _: Any) -> Response:
     return empty_response(204)
 
 
-def _stat_sums() -> list[Any]:
-    """Totals over one row per amphora; live connections only from amphorae in service
-    (or rows keyed by the listener itself, as non-amphora providers write them).
-    """
-    stats = ListenerStatistics
-    counted = or_(
-        Amphora.status == AmphoraStatus.ALLOCATED.value, stats.amphora_id == stats.listener_id
-    )
-    active = func.sum(case((counted, stats.active_connections), else_=0))
-    others = [func.sum(getattr(stats, name)) for name in STAT_COLUMNS[1:]]
-    return [func.coalesce(active, 0), *[func.coalesce(total, 0) for total in others]]
-
-
 @endpoint
 def listener_stats(request: Request, _: Any) -> Response:
     services, ctx = get_services(request), get_context(request)
     with transaction(services.sessions, write=False) as session:
         row = find_or_404(session, L, request.path_params["listener_id"], "Listener")
         authorize_object(ctx, policy.Rule.READ, row.project_id)
-        sums = session.execute(
-            select(*_stat_sums())
-            .select_from(ListenerStatistics)
-            .outerjoin(Amphora, Amphora.id == ListenerStatistics.amphora_id)
-            .where(ListenerStatistics.listener_id == row.id)
-        ).one()
-    return JSONResponse(
-        {"stats": {name: int(value) for name, value in zip(STAT_COLUMNS, sums, strict=True)}}
-    )
+        query = stats_select().where(ListenerStatistics.listener_id == row.id)
+        sums = session.execute(query).one()
+    return JSONResponse(stats_document(sums))
 
 
 def routes() -> list[Route]:

@@ -3,7 +3,6 @@
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,6 +23,7 @@ from pier.api.views.loadbalancer import (
     loadbalancer_view,
     status_tree_view,
 )
+from pier.api.views.stats import stats_document, stats_select
 from pier.db.engine import transaction
 from pier.db.tables import Listener, ListenerStatistics, LoadBalancer
 from pier.domain.enums import ProvisioningStatus
@@ -180,34 +180,19 @@ def loadbalancer_status(request: Request, _: Any) -> Response:
         return JSONResponse(status_tree_view(row))
 
 
-STAT_COLUMNS = (
-    "active_connections",
-    "bytes_in",
-    "bytes_out",
-    "request_errors",
-    "total_connections",
-)
-
-
 @endpoint
 def loadbalancer_stats(request: Request, _: Any) -> Response:
     services, ctx = get_services(request), get_context(request)
     with transaction(services.sessions, write=False) as session:
         row = find_or_404(session, LB, request.path_params["loadbalancer_id"], "Load Balancer")
         authorize_object(ctx, policy.Rule.READ, row.project_id)
-        sums = session.execute(
-            select(
-                *[
-                    func.coalesce(func.sum(getattr(ListenerStatistics, name)), 0)
-                    for name in STAT_COLUMNS
-                ]
-            )
+        query = (
+            stats_select()
             .join(Listener, Listener.id == ListenerStatistics.listener_id)
             .where(Listener.loadbalancer_id == row.id)
-        ).one()
-    return JSONResponse(
-        {"stats": {name: int(value) for name, value in zip(STAT_COLUMNS, sums, strict=True)}}
-    )
+        )
+        sums = session.execute(query).one()
+    return JSONResponse(stats_document(sums))
 
 
 def routes() -> list[Route]:
