@@ -16,7 +16,7 @@ from typing import Protocol
 from pier.agent.errors import AmphoraNotFound, ApplyFailed, ConfigRejected
 from pier.agent.haproxy import HaproxyError
 from pier.agent.haproxy_changes import Haproxy, HaproxyChanges
-from pier.agent.layout import AmphoraDirectory, remove_alias, write_atomically
+from pier.agent.layout import AmphoraDirectory, ensure_files, remove_alias, write_atomically
 from pier.agent.udp import UdpConfigError
 from pier.wire.agent_api import (
     AmphoraConfig,
@@ -28,6 +28,15 @@ from pier.wire.agent_api import (
 )
 
 log = logging.getLogger(__name__)
+# A push that changed both parts reports the bigger change: a UDP listener started while
+# HAProxy took a runtime change is a start.
+_IMPACT = [
+    ApplyKind.UNCHANGED,
+    ApplyKind.STOP,
+    ApplyKind.RUNTIME,
+    ApplyKind.RELOAD,
+    ApplyKind.START,
+]
 
 
 class UdpService(Protocol):
@@ -169,6 +178,7 @@ class Amphora:
         return None
 
     def _apply(self, bundle: AmphoraConfig) -> ApplyKind:
+        ensure_files(self.directory)
         if bundle.haproxy is not None:
             self._haproxy.check(bundle.haproxy)
         try:
@@ -177,7 +187,7 @@ class Amphora:
             self._haproxy.forget_candidate()
             raise
         haproxy_kind = self._haproxy.apply(bundle.haproxy)
-        return udp_kind if haproxy_kind is ApplyKind.UNCHANGED else haproxy_kind
+        return max(udp_kind, haproxy_kind, key=_IMPACT.index)
 
     def _apply_udp(self, conf: str | None) -> ApplyKind:
         if conf is None and self._udp is None:

@@ -75,8 +75,11 @@ def loopback_network() -> str:
 
 
 class AgentProcess:
-    def __init__(self, certificates: Certificates, state_dir: Path, log_path: Path) -> None:
+    def __init__(
+        self, certificates: Certificates, state_dir: Path, log_path: Path, *extra: str
+    ) -> None:
         self.certificates = certificates
+        self.extra = extra
         self.state_dir = state_dir
         self.log_path = log_path
         self.port = free_port()
@@ -98,6 +101,7 @@ class AgentProcess:
             str(certificates.server.key),
             "--ca",
             str(certificates.ca),
+            *self.extra,
         ]
         with self.log_path.open("ab") as log_file:
             self._process = subprocess.Popen(
@@ -147,28 +151,59 @@ class AgentProcess:
 
 
 def haproxy_pids(state_dir: Path) -> list[int]:
-    """Every HAProxy process whose command line names a file under `state_dir`."""
+    """Every live HAProxy process whose command line names a file under `state_dir`."""
+    return sorted(
+        pid
+        for pid, (arguments, _) in _processes().items()
+        if arguments[0].endswith(b"haproxy") and _names(arguments, state_dir)
+    )
+
+
+def nginx_pids(state_dir: Path) -> list[int]:
+    """nginx masters run under `state_dir` (UDP listeners), and their workers: the masters'
+    process group, which outlives a master killed under it.
+    """
+    processes = _processes()
+    masters = {
+        pid
+        for pid, (arguments, _) in processes.items()
+        if arguments[0].startswith(b"nginx:") and _names(arguments, state_dir)
+    }
+    return sorted(
+        pid for pid, (_, group) in processes.items() if pid in masters or group in masters
+    )
+
+
+def kill_processes(state_dir: Path) -> None:
+    """Whatever a test left running under `state_dir`, HAProxy and nginx."""
+    for pid in [*haproxy_pids(state_dir), *nginx_pids(state_dir)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    wait_until(
+        lambda: not (haproxy_pids(state_dir) or nginx_pids(state_dir)) or None,
+        "processes under the state dir gone",
+    )
+
+
+def _names(arguments: list[bytes], state_dir: Path) -> bool:
     marker = str(state_dir).encode()
-    pids = []
+    return any(marker in argument for argument in arguments)
+
+
+def _processes() -> dict[int, tuple[list[bytes], int]]:
+    """Live processes (not zombies): pid -> (command line, process group)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             arguments = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
         except OSError:
             continue
-        if arguments and arguments[0].endswith(b"haproxy") and any(marker in a for a in arguments):
-            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[:1]
-            if state != ["Z"]:
-                pids.append(int(entry.name))
-    return pids
-
-
-def kill_haproxies(state_dir: Path) -> None:
-    for pid in haproxy_pids(state_dir):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: not haproxy_pids(state_dir) or None, "HAProxy processes gone")
+        if arguments[0] and stat[0] != "Z":
+            found[int(entry.name)] = (arguments, int(stat[2]))
+    return found
 
 
 def remove_aliases(state_dir: Path) -> None:

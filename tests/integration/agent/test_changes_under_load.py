@@ -6,7 +6,6 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -17,8 +16,6 @@ from tests.support.backends import free_port_on
 
 pytestmark = pytest.mark.integration
 
-AMPHORA = {"amphora_id": "amphora-1", "loadbalancer_id": "lb-1"}
-CONFIG = "/amphorae/amphora-1/config"
 MEMBER_CHANGES, LISTENER_CHANGES = 100, 10
 
 
@@ -103,12 +100,14 @@ class Plan:
 
 
 def test_no_request_fails_while_members_and_listeners_change(
-    start_agent: Callable[[], AgentProcess],
+    agent: AgentProcess, amphora_id: str
 ) -> None:
-    with site(4) as web, start_agent().client() as agent:
+    config = f"/amphorae/{amphora_id}/config"
+    with site(4) as web, agent.client() as client:
         plan = Plan(web)
-        assert agent.post("/amphorae", json=AMPHORA).status_code == 201
-        assert agent.put(CONFIG, content=plan.config()).json()["applied"] == "start"
+        body = {"amphora_id": amphora_id, "loadbalancer_id": "lb-1"}
+        assert client.post("/amphorae", json=body).status_code == 201
+        assert client.put(config, content=plan.config()).json()["applied"] == "start"
         load = Load(web.url)
         load.start()
         applied: Counter[str] = Counter()
@@ -119,7 +118,7 @@ def test_no_request_fails_while_members_and_listeners_change(
                     plan.change_listener(step // 11)
                 else:
                     plan.change_members(step)
-                response = agent.put(CONFIG, content=plan.config())
+                response = client.put(config, content=plan.config())
                 assert response.status_code == 200, response.text
                 applied[response.json()["applied"]] += 1
         finally:

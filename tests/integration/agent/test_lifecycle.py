@@ -5,6 +5,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from pier.agent.layout import amphora_directory
 from pier.wire.agent_api import version_of
 from tests.integration.agent.agent_process import AgentProcess, haproxy_pids
 from tests.integration.agent.traffic import site
@@ -16,7 +17,7 @@ CONFIG = "/amphorae/amphora-1/config"
 
 
 def test_haproxy_outlives_a_killed_agent_and_a_new_agent_adopts_it(
-    start_agent: Callable[[], AgentProcess],
+    start_agent: Callable[..., AgentProcess],
 ) -> None:
     with site(2) as web:
         agent = start_agent()
@@ -41,23 +42,22 @@ def test_haproxy_outlives_a_killed_agent_and_a_new_agent_adopts_it(
         assert masters <= set(haproxy_pids(agent.state_dir))  # the same processes serve
 
 
-def test_delete_stops_haproxy_and_removes_everything(
-    start_agent: Callable[[], AgentProcess],
-) -> None:
+def test_delete_stops_haproxy_and_removes_everything(agent: AgentProcess, amphora_id: str) -> None:
+    path = f"/amphorae/{amphora_id}"
+    directory = amphora_directory(agent.state_dir, amphora_id).path
     with site(1) as web:
-        agent = start_agent()
         with agent.client() as client:
-            client.post("/amphorae", json=AMPHORA)
-            client.put(CONFIG, content=web.config([web.member(0)]))
-            assert haproxy_pids(agent.state_dir)
+            client.post("/amphorae", json={"amphora_id": amphora_id, "loadbalancer_id": "lb-1"})
+            client.put(f"{path}/config", content=web.config([web.member(0)]))
+            assert haproxy_pids(directory)
 
-            deleted = client.delete("/amphorae/amphora-1")
-            again = client.delete("/amphorae/amphora-1")
-            missing = client.get("/amphorae/amphora-1")
+            deleted = client.delete(path)
+            again = client.delete(path)
+            missing = client.get(path)
 
         assert deleted.json() == again.json() == {"message": "OK"}
         assert missing.status_code == 404
-        assert haproxy_pids(agent.state_dir) == []
-        assert not (agent.state_dir / "amphorae" / "amphora-1").exists()
+        assert haproxy_pids(directory) == []
+        assert not directory.exists()
         with pytest.raises(httpx.ConnectError):
             httpx.get(web.url, timeout=10)

@@ -1,7 +1,6 @@
 """Only the controller's certificate opens the agent: anything else fails the TLS handshake."""
 
 import ssl
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -11,10 +10,7 @@ from tests.integration.agent.agent_process import AgentProcess
 pytestmark = pytest.mark.integration
 
 
-def test_only_a_client_certificate_from_the_ca_is_accepted(
-    start_agent: Callable[[], AgentProcess],
-) -> None:
-    agent = start_agent()
+def test_only_a_client_certificate_from_the_ca_is_accepted(agent: AgentProcess) -> None:
     trusted = ssl.create_default_context(cafile=agent.certificates.ca)
 
     with agent.client() as controller:

@@ -204,8 +204,19 @@ def test_udp_listeners_go_to_the_udp_proxy(world: World) -> None:
     assert applied(amphora, bundle(TWO, udp="stream {}")) == "start"
     assert world.udp[0].serving == "stream {}"
     assert applied(amphora, bundle(TWO, udp="stream { }")) == "reload"
-    assert applied(amphora, bundle(TWO)) == "stop"
+    assert applied(amphora, bundle(THREE, udp="stream { }")) == "runtime"
+    assert applied(amphora, bundle(THREE)) == "stop"
     assert world.udp[0].serving is None
+
+
+def test_a_push_reports_the_bigger_change_of_its_two_parts(world: World) -> None:
+    amphora = world.amphora()
+
+    assert applied(amphora, bundle(None)) == "stop"  # nothing to run
+    assert applied(amphora, bundle(None, udp="stream {}")) == "start"
+    assert applied(amphora, bundle(TWO, udp="stream {}")) == "start"
+    assert applied(amphora, bundle(THREE, udp="stream { }")) == "reload"
+    assert applied(amphora, bundle(None, udp="stream { }")) == "stop"
 
 
 def test_a_udp_configuration_nginx_refuses_changes_nothing(world: World) -> None:
