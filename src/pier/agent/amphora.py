@@ -73,8 +73,13 @@ class Amphora:
         self._version: str | None = None
         self._last_error: str | None = None
         text = _read(directory.bundle)
-        if text is not None:
-            self._bundle, self._version = AmphoraConfig.from_text(text), version_of(text)
+        try:
+            if text is not None:
+                self._bundle, self._version = AmphoraConfig.from_text(text), version_of(text)
+        except ValueError as error:
+            # Reported without a version, so the controller pushes its configuration again.
+            self._last_error = f"The recorded configuration is unreadable: {error}"
+            log.error("recorded configuration unreadable", extra=self._log)
         if directory.udp.exists():
             self._udp = udp_factory(directory.udp)  # adopts a running nginx
 

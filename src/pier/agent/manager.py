@@ -134,8 +134,11 @@ class AmphoraManager:
                 if self._amphorae.get(amphora_id) is amphora:
                     del self._amphorae[amphora_id]
             return
-        # Left over by a create that crashed before its metadata was written.
+        # Not adopted (its metadata was unreadable) or left by a crashed create: whatever runs
+        # from the directory goes with it.
         directory = amphora_directory(self.state_dir, amphora_id)
+        if directory.path.exists():
+            self._haproxy_factory(directory).stop()
         remove_alias(directory)
         shutil.rmtree(directory.path, ignore_errors=True)
 

@@ -253,6 +253,18 @@ def test_resume_reloads_a_file_a_crash_left_half_applied(world: World) -> None:
     assert world.directory.config.read_text() == TWO
 
 
+def test_an_unreadable_record_is_reported_without_a_version(world: World) -> None:
+    applied(world.amphora(), bundle(TWO))
+    world.directory.bundle.write_text("{garbage")
+
+    again = world.amphora()
+
+    assert again.state()["version"] is None
+    assert "unreadable" in (again.state()["last_error"] or "")
+    assert applied(again, bundle(TWO)) == "unchanged"  # HAProxy already runs that file
+    assert again.state()["version"] == version_of(bundle(TWO))
+
+
 def test_delete_stops_everything_and_forgets_the_amphora(world: World) -> None:
     amphora = world.amphora()
     applied(amphora, bundle(TWO, udp="stream {}"))

@@ -166,3 +166,7 @@ def test_a_new_manager_adopts_what_is_on_disk(
     (reporting,) = restarted.reporting()
     assert reporting.amphora_id == "amphora-1"
     assert reporting.stats_socket == restarted.get_amphora("amphora-1").directory.stats_socket
+    # What was not adopted can still be deleted, with whatever runs from it.
+    restarted.delete("unreadable")
+    assert not (tmp_path / "state" / "amphorae" / "unreadable").exists()
+    assert "unreadable" in host.haproxy and not host.haproxy["unreadable"].running()
