@@ -8,6 +8,7 @@ instead: a symlink in a private directory under the system's temporary directory
 after the state dir, so the same alias comes back for an agent that restarts and adopts.
 """
 
+import contextlib
 import hashlib
 import os
 import re
@@ -114,8 +115,12 @@ def ensure_files(directory: AmphoraDirectory) -> None:
 
 
 def remove_alias(directory: AmphoraDirectory) -> None:
-    if directory.run_path != directory.path and directory.run_path.is_symlink():
-        directory.run_path.unlink()
+    """Remove the amphora's alias, and the alias directory once no amphora uses it."""
+    if directory.run_path == directory.path:
+        return
+    directory.run_path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: another amphora's alias is there
+        directory.run_path.parent.rmdir()
 
 
 def write_atomically(path: Path, text: str, *, mode: int = 0o600) -> None:
@@ -137,8 +142,17 @@ def _alias_root(state_dir: Path) -> Path:
 
 def _ensure_alias(alias: Path, target: Path) -> None:
     """The alias directory is private (0700, ours): in a shared temporary directory, anyone
-    could have created that name first, and a link there decides what HAProxy opens.
+    could have created that name first, and a link there decides what HAProxy opens. Another
+    amphora's `remove_alias` may take the directory away meanwhile: then it is made again.
     """
+    for _ in range(3):
+        with contextlib.suppress(FileNotFoundError):
+            _link(alias, target)
+            return
+    _link(alias, target)
+
+
+def _link(alias: Path, target: Path) -> None:
     root = alias.parent
     try:
         root.mkdir(mode=0o700)

@@ -12,7 +12,7 @@ import pytest
 
 from pier.agent.cli_socket import send_command
 from pier.agent.layout import amphora_directory
-from pier.domain.enums import HealthMonitorType
+from pier.domain.enums import HealthMonitorType, LbAlgorithm
 from pier.wire.agent_api import version_of
 from tests.integration.agent.agent_process import AgentProcess, wait_until
 from tests.integration.agent.traffic import site
@@ -146,3 +146,16 @@ def test_after_a_reload_the_file_wins_over_earlier_runtime_changes(amphora: Amph
         )
         assert applied == ["start", "runtime", "reload"]
         assert server.split()[7:9] == ["1", "1"]  # srv_uweight, srv_iweight
+
+
+def test_pools_hashed_by_source_take_member_changes_by_reload(amphora: Amphora) -> None:
+    """HAProxy refuses dynamic servers and weights in a map-based hash (`balance source`):
+    the runtime attempt is refused and the agent reloads instead.
+    """
+    source = {"algorithm": LbAlgorithm.SOURCE_IP}
+    with site(2) as web:
+        assert amphora.applied(web.config([web.member(0)], **source)) == "start"
+
+        assert amphora.applied(web.config([web.member(0), web.member(1)], **source)) == "reload"
+        assert amphora.applied(web.config([web.member(0, weight=3)], **source)) == "reload"
+        assert web.fetch(2) == ["web0", "web0"]

@@ -57,5 +57,17 @@ def test_a_deep_state_dir_gets_a_short_private_alias(tmp_path: Path) -> None:
     assert directory.run_path.parent.stat().st_mode & 0o777 == 0o700
     assert amphora_directory(deep, "3f1c0e2a-5b6d-4c7e-8f90-123456789abc") == directory
     remove_alias(directory)
-    assert not directory.run_path.exists()
-    directory.run_path.parent.rmdir()
+    assert not directory.run_path.parent.exists()  # the last alias takes its directory along
+
+
+def test_an_alias_directory_stays_while_another_amphora_uses_it(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 100)
+    first, second = amphora_directory(deep, "amphora-1"), amphora_directory(deep, "amphora-2")
+    ensure_files(first)
+    ensure_files(second)
+
+    remove_alias(first)
+
+    assert second.run_path.resolve() == second.path.resolve()
+    remove_alias(second)
+    assert not second.run_path.parent.exists()
