@@ -12,7 +12,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 # health monitors; wrk: the data-plane benchmark.
 APT_PACKAGES := haproxy nginx-light libnginx-mod-stream iputils-ping wrk
 
-.PHONY: help install run demo lint fmt typecheck check test test-unit test-db test-integration test-e2e conformance golden bench-api clean
+.PHONY: help install run demo bench-dataplane bench-density bench-heartbeat lint fmt typecheck check test test-unit test-db test-integration test-e2e conformance golden bench-api clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-17s %s\n", $$1, $$2}'
@@ -50,7 +50,7 @@ check: lint typecheck test-unit ## lint + typecheck + unit tests
 test-unit: $(STAMP) ## unit tests (in-process app, SQLite)
 	$(PYTEST) -q tests/unit
 
-test-integration: $(STAMP) ## real processes: haproxy -c on every golden config
+test-integration: $(STAMP) ## real processes: haproxy/nginx with traffic, the agent over mTLS, heartbeats
 	$(PYTEST) -q tests/integration --ignore=tests/integration/db
 
 golden: $(STAMP) ## rewrite tests/unit/amphora/golden from the renderer (review the diff)
@@ -70,6 +70,15 @@ conformance: $(STAMP) ## tempest API suite vs pier up (CONFORMANCE_REGEX=, CONFO
 test: $(STAMP) ## every test: lint, types, unit, databases, end to end, conformance
 	$(MAKE) --no-print-directory lint typecheck
 	$(MAKE) --no-print-directory -j3 --output-sync=target conformance test-db test-e2e test-unit test-integration
+
+bench-dataplane: $(STAMP) ## data-plane benchmark: Pier's VIP vs hand-written HAProxy vs direct (wrk)
+	$(BIN)/python bench/dataplane/run.py
+
+bench-density: $(STAMP) ## density benchmark: 100, 500 and 1,000 load balancers on this host
+	$(BIN)/python bench/density/run.py
+
+bench-heartbeat: $(STAMP) ## heartbeats verified and processed per second on one core
+	$(BIN)/python bench/heartbeat/run.py
 
 bench-api: $(STAMP) ## API benchmark: Pier vs a real Octavia, side by side
 	$(BIN)/python bench/api/run.py --start

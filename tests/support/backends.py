@@ -57,6 +57,9 @@ class _NamedServer(ThreadingHTTPServer):
         self.status = status
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A proxy resetting an idle keep-alive connection is routine, not worth a trace."""
+
 
 class HttpBackend:
     """A named HTTP server that can be stopped and started again on the same address."""
@@ -125,11 +128,12 @@ def tcp_backend(
     name: str, address: str = "127.0.0.1", port: int | None = None
 ) -> Iterator[tuple[str, int]]:
     """A TCP server that sends its name and a newline, then echoes what it receives."""
-    server = _EchoServer(name, (address, port or free_port_on(address)))
+    bound = (address, port or free_port_on(address))
+    server = _EchoServer(name, bound)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield server.server_address[0], server.server_address[1]
+        yield bound
     finally:
         server.shutdown()
         server.server_close()

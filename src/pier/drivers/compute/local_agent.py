@@ -11,6 +11,7 @@ only kind the agent accepts.
 import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -135,7 +136,7 @@ class LocalAgent:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
-        verify = httpx.create_ssl_context(verify=str(self.endpoint.ca))
+        verify = ssl.create_default_context(cafile=str(self.endpoint.ca))
         verify.load_cert_chain(str(self.endpoint.cert), str(self.endpoint.key))
         while time.monotonic() < deadline:
             process = self._process
