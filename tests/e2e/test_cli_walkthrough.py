@@ -34,7 +34,8 @@ def eventually(check: Callable[[], bool], what: str, timeout: float = 60.0) -> N
 
 
 def answers(vip: str, count: int = 6) -> list[str]:
-    with httpx.Client(timeout=10.0) as client:
+    """One connection per request, like `curl` in a loop (statistics count connections)."""
+    with httpx.Client(timeout=10.0, headers={"Connection": "close"}) as client:
         return [client.get(f"http://{vip}/").text for _ in range(count)]
 
 
