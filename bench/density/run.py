@@ -130,6 +130,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # ------------------------------------------------------------------ creating
 
 
+RETRIES = 3
+
+
 def create_batch(
     pier: Pier,
     subnet: str,
@@ -138,32 +141,50 @@ def create_batch(
     port: int,
     concurrency: int,
 ) -> tuple[set[str], list[str]]:
-    """POST one tree per name, `concurrency` at a time; returns (ids, errors)."""
+    """POST one tree per name, `concurrency` at a time; returns (ids, errors). A POST that
+    fails with a 5xx or a broken connection is retried (up to RETRIES attempts) unless an LB
+    of that name exists by then; every failure is returned, retried or not, for the report.
+    """
     ids: set[str] = set()
     errors: list[str] = []
     lock = threading.Lock()
     local = threading.local()
 
+    def post(http: httpx.Client, name: str) -> tuple[str | None, str | None, bool]:
+        """(id, error, retryable)"""
+        body = pierbench.tree_body(subnet, name, members, port)
+        try:
+            resp = http.post(f"{LBAAS}/loadbalancers", json=body)
+        except httpx.HTTPError as exc:
+            return None, f"POST {name}: {exc!r}", True
+        if resp.status_code == 201:
+            return resp.json()["loadbalancer"]["id"], None, False
+        error = f"POST {name} -> {resp.status_code}: {resp.text[:300]}"
+        return None, error, resp.status_code >= 500
+
     def one(name: str) -> None:
-        if pierbench.STOP.is_set():
-            return
         http = getattr(local, "http", None)
         if http is None:
             http = local.http = httpx.Client(
                 base_url=pier.base_url, headers=dict(pier.http.headers), timeout=120.0
             )
-        body = pierbench.tree_body(subnet, name, members, port)
-        try:
-            resp = http.post(f"{LBAAS}/loadbalancers", json=body)
-        except httpx.HTTPError as exc:
+        for attempt in range(1, RETRIES + 1):
+            if pierbench.STOP.is_set():
+                return
+            if attempt > 1:
+                existing = [lb["id"] for lb in pier.list_lbs(name=name) if lb["name"] == name]
+                if existing:
+                    with lock:
+                        ids.add(existing[0])
+                    return
+            lb_id, error, retryable = post(http, name)
             with lock:
-                errors.append(f"POST {name}: {exc!r}")
-            return
-        with lock:
-            if resp.status_code == 201:
-                ids.add(resp.json()["loadbalancer"]["id"])
-            else:
-                errors.append(f"POST {name} -> {resp.status_code}: {resp.text[:300]}")
+                if lb_id:
+                    ids.add(lb_id)
+                    return
+                errors.append(f"attempt {attempt}: {error}")
+            if not retryable:
+                return
 
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, names))
@@ -298,7 +319,10 @@ def run_stage(
     stage.created = len(ids)
     stage.notes += errors[:5]
     if errors:
-        stage.notes.append(f"{len(errors)} POSTs failed")
+        stage.notes.append(
+            f"{len(errors)} POST attempts failed; {len(names) - len(ids)} LBs not created "
+            f"after {RETRIES} attempts; {pier.log_hint()}"
+        )
     wait_none_pending(pier, args.stage_timeout)
     stage.create_seconds = time.monotonic() - start
     cpu_after = cpu_snapshot(pier)
