@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -99,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     )
     threads.append(_thread("worker", worker.run, stop))
     print(how_to_connect(settings), flush=True)
+    # uvicorn re-raises a SIGTERM it caught once it has shut down; with the default handler
+    # the process would die there, before the finally below stops the agent and the threads.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(
             build_app(services),
@@ -116,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
             # HAProxy keeps serving: the next `pier up` starts an agent that adopts it.
             agent.stop()
     return 0
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _thread(
