@@ -24,6 +24,9 @@ from typing import Any
 
 import httpx
 
+from pier.cli.processes import kill_processes_under as kill_all_under
+from pier.cli.processes import processes_under
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 LOOPBACK = "127.0.0.1"
@@ -169,36 +172,10 @@ class ManagedProcess:
             os.killpg(self.proc.pid, sig)
 
 
-def processes_under(directory: Path) -> list[int]:
-    """Pids of processes whose command line names a path in `directory` (the agent, its
-    HAProxy and nginx processes all take their files from the data dir).
-    """
-    needle = str(directory.resolve()).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if needle in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
 def kill_processes_under(directory: Path, timeout: float = 10.0) -> list[str]:
     """SIGTERM, then SIGKILL, every process under `directory`; returns what was there."""
     first = [f"{pid} {' '.join(cmdline(pid))[:160]}" for pid in processes_under(directory)]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in processes_under(directory):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + timeout
-        while processes_under(directory) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not processes_under(directory):
-            break
+    kill_all_under(directory, timeout)
     return first
 
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import BIN, processes_under
+from pier.cli.processes import processes_under
+from tests.support.processes import BIN
 
 pytestmark = pytest.mark.e2e
 

@@ -7,11 +7,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from pier.cli.processes import kill_processes_under
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -54,36 +56,6 @@ def _wait_healthy(
             pass
         time.sleep(0.1)
     raise RuntimeError(f"pier up not healthy after {timeout}s:\n{log_path.read_text()}")
-
-
-def processes_under(directory: Path) -> list[int]:
-    """Pids of processes whose command line names a path in `directory` (HAProxy, nginx and
-    the agent all take their files from the data dir), so a test can leave none behind.
-    """
-    needle = str(directory.resolve()).encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if needle in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
-def kill_processes_under(directory: Path, timeout: float = 10.0) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in processes_under(directory):
-            with suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + timeout
-        while processes_under(directory) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not processes_under(directory):
-            return
 
 
 @contextmanager

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import httpx
 
+from pier.cli.processes import kill_processes_under
+
 WEB_ADDRESSES = {"web1": "127.0.1.1", "web2": "127.0.1.2"}
 WEB_PORT = 8080
 REQUESTS = 10
@@ -271,7 +273,8 @@ class Demo:
         finally:
             _stop(process)
             log.close()
-            _kill_under(self.data_dir)
+            # Amphorae outlive `pier up` by design; the demo's must not outlive the demo.
+            kill_processes_under(self.data_dir)
 
     def start_web(self, name: str) -> None:
         address = WEB_ADDRESSES[name]
@@ -317,16 +320,3 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=5)
-
-
-def _kill_under(directory: Path) -> None:
-    """Amphorae outlive `pier up` by design; the demo's must not outlive the demo."""
-    needle = str(directory).encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if needle in (entry / "cmdline").read_bytes():
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ProcessLookupError):
-            continue
