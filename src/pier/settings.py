@@ -79,6 +79,14 @@ class Settings:
     health_port: int = 5555
     heartbeat_interval_seconds: float = 10.0
     heartbeat_timeout_seconds: float = 60.0
+    health_check_interval_seconds: float = 3.0
+    # The failover circuit breaker (on by default, unlike Octavia's `failover_threshold`):
+    # when more than this share of the amphorae that send heartbeats, and at least
+    # `failover_breaker_min_amphorae` of them, go silent together, the cause is the
+    # controller's side (its network, its host), and failing them over would only add load.
+    # They are marked FAILOVER_STOPPED instead. 0 turns the breaker off.
+    failover_breaker_share: float = 0.5
+    failover_breaker_min_amphorae: int = 3
     # The HMAC key; empty means "read or create data_dir/heartbeat.key".
     heartbeat_key: str = ""
     resync_interval_seconds: float = 30.0

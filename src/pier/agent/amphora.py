@@ -91,6 +91,26 @@ class Amphora:
     def haproxy_running(self) -> bool:
         return self._haproxy.running()
 
+    def haproxy_master_pid(self) -> int | None:
+        return self._haproxy.master_pid()
+
+    def down(self, haproxy_running: bool | None = None) -> tuple[str, ...]:
+        """The services the recorded configuration needs that do not run (the heartbeat's
+        `down`): what the controller fails the amphora over for. `haproxy_running`, when
+        the caller already looked, saves reading /proc again.
+        """
+        bundle = self._bundle
+        if bundle is None or self._deleted:
+            return ()
+        if haproxy_running is None:
+            haproxy_running = self.haproxy_running
+        down = []
+        if bundle.haproxy is not None and not haproxy_running:
+            down.append("haproxy")
+        if bundle.udp is not None and (self._udp is None or not self._udp.running()):
+            down.append("nginx")
+        return tuple(down)
+
     def state(self) -> AmphoraState:
         problem = self._problem()
         return AmphoraState(

@@ -32,6 +32,9 @@ class Haproxy(Protocol):
 
     def running(self) -> bool: ...
 
+    def master_pid(self) -> int | None:
+        """The master's pid while it runs this configuration (stable across reloads)."""
+
     def start(self) -> None:
         """Start from the directory's haproxy.cfg; returns once a worker serves."""
 
@@ -64,6 +67,9 @@ class HaproxyChanges:
 
     def running(self) -> bool:
         return self.haproxy.running()
+
+    def master_pid(self) -> int | None:
+        return self.haproxy.master_pid()
 
     def stop(self) -> None:
         self.haproxy.stop()

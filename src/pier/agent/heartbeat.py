@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +39,20 @@ log = logging.getLogger(__name__)
 DELTA_COLUMNS = {"bin": "rx", "bout": "tx", "stot": "totconns", "ereq": "ereq"}
 STATS_TIMEOUT_S = 2.0
 STATE_FORMAT = 1
+WAKE_POLL_S = 0.5  # how soon a sleeping sender notices `stop`
 
 Counters = Mapping[str, int]  # `show stat` column -> absolute value, DELTA_COLUMNS only
 
 
 @dataclass(frozen=True)
 class Reporting:
-    """An amphora to report on; `stats_socket` None when its HAProxy is not running."""
+    """An amphora to report on; `stats_socket` None when its HAProxy is not running, `down`
+    the services its configuration needs that do not run.
+    """
 
     amphora_id: str
     stats_socket: Path | None
+    down: tuple[str, ...] = ()
 
 
 # The pure part: `show stat` CSV -> a version 3 message.
@@ -184,19 +188,36 @@ class HeartbeatSender:
             for amphora_id, state in _load_state(state_file).items()
         }
         self._sockets: dict[int, socket.socket] = {}
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Send the next round now, not at the end of the interval: something the health
+        manager must hear at once happened (an HAProxy died). Safe from any thread.
+        """
+        self._wake.set()
 
     def run(self, stop: threading.Event) -> None:
-        """Send a round every interval until `stop` is set; a failing round is logged."""
+        """Send a round every interval (or when woken) until `stop` is set; a failing round
+        is logged.
+        """
         try:
             while not stop.is_set():
                 started = time.monotonic()
+                self._wake.clear()
                 try:
                     self.send_once()
                 except Exception:
                     log.exception("heartbeat round failed")
-                stop.wait(max(0.0, self._interval - (time.monotonic() - started)))
+                self._sleep(stop, started + self._interval)
         finally:
             self.close()
+
+    def _sleep(self, stop: threading.Event, until: float) -> None:
+        """Until `until`, a `wake()`, or `stop` (seen within WAKE_POLL_S)."""
+        while not stop.is_set():
+            remaining = until - time.monotonic()
+            if remaining <= 0 or self._wake.wait(min(remaining, WAKE_POLL_S)):
+                return
 
     def send_once(self) -> list[HeartbeatMessage]:
         """One round: build, persist, then send (so a crash loses a delta rather than sending
@@ -228,17 +249,24 @@ class HeartbeatSender:
     def _message(
         self, reporting: Reporting, seq: int, last: Mapping[str, Counters]
     ) -> tuple[HeartbeatMessage, dict[str, Counters]]:
+        stats = None
         if reporting.stats_socket is not None:
             try:
-                return heartbeat_from_stats(
-                    reporting.amphora_id, seq, read_stats(reporting.stats_socket), last
-                )
-            except (OSError, ValueError) as error:  # not running, or an error text, not CSV
+                stats = read_stats(reporting.stats_socket)
+            except OSError as error:
                 log.warning(
                     "HAProxy stats unavailable: heartbeat without listeners",
                     extra={"amphora_id": reporting.amphora_id, "error": str(error)},
                 )
-        return heartbeat_from_stats(reporting.amphora_id, seq, None, last)
+        try:
+            message, counters = heartbeat_from_stats(reporting.amphora_id, seq, stats, last)
+        except ValueError as error:  # HAProxy answered with an error text, not CSV
+            log.warning(
+                "HAProxy stats unreadable: heartbeat without listeners",
+                extra={"amphora_id": reporting.amphora_id, "error": str(error)},
+            )
+            message, counters = heartbeat_from_stats(reporting.amphora_id, seq, None, last)
+        return replace(message, down=reporting.down), counters
 
     def _send(self, datagram: bytes, amphora_id: str) -> None:
         family, address = self._destinations[self._next_target]

@@ -9,7 +9,7 @@ import shutil
 import socket
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from pathlib import Path
 
 from pier.agent.amphora import Amphora, UdpService
@@ -146,13 +146,31 @@ class AmphoraManager:
         """What the heartbeats cover: every amphora, its stats socket when HAProxy runs."""
         with self._lock:
             amphorae = list(self._amphorae.values())
-        return [
-            Reporting(
-                amphora_id=amphora.amphora_id,
-                stats_socket=amphora.directory.stats_socket if amphora.haproxy_running else None,
+        reports = []
+        for amphora in amphorae:
+            running = amphora.haproxy_running
+            down = amphora.down(running)
+            reports.append(
+                Reporting(
+                    amphora_id=amphora.amphora_id,
+                    stats_socket=amphora.directory.stats_socket if running else None,
+                    down=down,
+                )
             )
-            for amphora in amphorae
-        ]
+        return reports
+
+    def haproxy_masters(self, skip: Set[str] = frozenset()) -> dict[str, int]:
+        """Amphora id -> pid of its running HAProxy master, for the amphorae not in `skip`
+        (those the caller already follows: looking a pid up reads /proc).
+        """
+        with self._lock:
+            amphorae = [a for a in self._amphorae.values() if a.amphora_id not in skip]
+        masters = {}
+        for amphora in amphorae:
+            pid = amphora.haproxy_master_pid()
+            if pid is not None:
+                masters[amphora.amphora_id] = pid
+        return masters
 
     def info(self) -> AgentInfo:
         with self._lock:

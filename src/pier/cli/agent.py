@@ -13,6 +13,7 @@ from pier.agent.app import build_app
 from pier.agent.heartbeat import HeartbeatSender
 from pier.agent.manager import AmphoraManager
 from pier.agent.server import serve
+from pier.agent.watch import HaproxyWatcher
 from pier.wire.agent_api import DEFAULT_PORT
 
 log = logging.getLogger(__name__)
@@ -104,4 +105,7 @@ def _start_heartbeats(
     )
     thread = threading.Thread(target=sender.run, args=(stop,), name="heartbeat", daemon=True)
     thread.start()
+    # A dead HAProxy is reported in a heartbeat sent at once, not at the end of the interval.
+    watcher = HaproxyWatcher(manager.haproxy_masters, lambda _amphora_id: sender.wake())
+    threading.Thread(target=watcher.run, args=(stop,), name="haproxy-watch", daemon=True).start()
     return thread

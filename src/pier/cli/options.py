@@ -82,6 +82,31 @@ def add_dataplane_options(parser: argparse.ArgumentParser) -> None:
         help="seconds between an amphora's heartbeats",
     )
     parser.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=defaults.heartbeat_timeout_seconds,
+        help="seconds without a heartbeat after which an amphora is failed over",
+    )
+    parser.add_argument(
+        "--health-check-interval",
+        type=float,
+        default=defaults.health_check_interval_seconds,
+        help="seconds between two looks for silent amphorae",
+    )
+    parser.add_argument(
+        "--failover-breaker-share",
+        type=float,
+        default=defaults.failover_breaker_share,
+        help="no automatic failover while more than this share of the amphorae are silent "
+        "at once (a controller or network problem); 0 turns the breaker off",
+    )
+    parser.add_argument(
+        "--failover-breaker-min",
+        type=int,
+        default=defaults.failover_breaker_min_amphorae,
+        help="the breaker trips only when at least this many amphorae are silent",
+    )
+    parser.add_argument(
         "--haproxy-max-connections", type=int, default=defaults.haproxy_max_connections
     )
 
@@ -109,5 +134,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         agent_port=args.agent_port,
         health_port=args.health_port,
         heartbeat_interval_seconds=args.heartbeat_interval,
+        heartbeat_timeout_seconds=args.heartbeat_timeout,
+        health_check_interval_seconds=args.health_check_interval,
+        failover_breaker_share=args.failover_breaker_share,
+        failover_breaker_min_amphorae=args.failover_breaker_min,
         haproxy_max_connections=args.haproxy_max_connections,
     )

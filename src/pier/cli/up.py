@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     queue = MemoryQueue()
     stop = threading.Event()
     threads: list[threading.Thread] = []
-    health = HealthManager(sessions, settings, _clock)
+    health = HealthManager(sessions, settings, _clock, queue=queue)
     health_port = health.start()
     threads.append(_thread("health", health.run, stop))
     agent = None

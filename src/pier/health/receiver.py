@@ -110,11 +110,21 @@ class _DropLog:
 
 class HeartbeatReceiver:
     def __init__(
-        self, key: str, clock: Callable[[], datetime], *, bind: str = "127.0.0.1", port: int = 0
+        self,
+        key: str,
+        clock: Callable[[], datetime],
+        *,
+        bind: str = "127.0.0.1",
+        port: int = 0,
+        on_down: Callable[[str, tuple[str, ...]], None] | None = None,
     ) -> None:
+        """`on_down(amphora_id, services)` hears at once of an accepted heartbeat that names
+        services down (a dead HAProxy): that must not wait for the next flush.
+        """
         if not key:
             raise ValueError("the heartbeat key must not be empty")
         self._key = key
+        self._on_down = on_down
         self._clock = clock
         self._address = (bind, port)
         self._socket: socket.socket | None = None
@@ -201,6 +211,8 @@ class HeartbeatReceiver:
         if replayed:
             return self._drop("replayed", source, f"amphora {amphora_id} seq {message.seq}")
         counters["accepted"] += 1
+        if message.down and self._on_down is not None:
+            self._on_down(amphora_id, message.down)
         return True
 
     def _drop(self, reason: str, source: Any, detail: str) -> bool:

@@ -94,6 +94,11 @@ class HeartbeatMessage:
     version: int = VERSION
     listeners: Mapping[str, ListenerReport] = field(default_factory=dict)
     pools: Mapping[str, PoolReport] = field(default_factory=dict)
+    # Pier's one addition (key `down`, sent only when not empty): the services the amphora's
+    # configuration needs that are not running ("haproxy", "nginx"). An Octavia receiver
+    # ignores it; Pier's health manager fails such an amphora over without waiting for
+    # `heartbeat_timeout`, since a dead HAProxy is an answer, not a silence.
+    down: tuple[str, ...] = ()
 
     @property
     def stats_are_deltas(self) -> bool:
@@ -112,8 +117,8 @@ def encode_heartbeat(message: HeartbeatMessage, key: str) -> bytes:
 
 
 def to_document(message: HeartbeatMessage) -> dict[str, Any]:
-    """The JSON object Octavia's amphora sends (version 2/3 shape)."""
-    return {
+    """The JSON object Octavia's amphora sends (version 2/3 shape), plus `down` if any."""
+    document: dict[str, Any] = {
         "id": message.amphora_id,
         "seq": message.seq,
         "ver": message.version,
@@ -129,6 +134,9 @@ def to_document(message: HeartbeatMessage) -> dict[str, Any]:
             for key, report in message.pools.items()
         },
     }
+    if message.down:
+        document["down"] = list(message.down)
+    return document
 
 
 def decode_heartbeat(datagram: bytes, key: str) -> HeartbeatMessage:
@@ -199,7 +207,10 @@ def from_document(document: Any) -> HeartbeatMessage:
     else:
         raw_pools = _object(document.get("pools", {}), "pools")
     pools = {pool_key: _pool(pool_key, value) for pool_key, value in raw_pools.items()}
-    return HeartbeatMessage(amphora_id, seq, version, listeners, pools)
+    down = document.get("down", ())
+    if down and (not isinstance(down, list) or not all(isinstance(d, str) for d in down)):
+        raise MalformedHeartbeat("down must be a list of service names")
+    return HeartbeatMessage(amphora_id, seq, version, listeners, pools, tuple(down))
 
 
 def _count(value: Any, where: str) -> int:

@@ -31,6 +31,10 @@ class FakeHaproxy:
     def running(self) -> bool:
         return self.serving is not None
 
+    def master_pid(self) -> int | None:
+        """No process runs: nothing for a watcher to follow."""
+        return None
+
     def start(self) -> None:
         if self.fail_start:
             raise HaproxyError("HAProxy did not start", "cannot bind socket")

@@ -277,3 +277,17 @@ def test_delete_stops_everything_and_forgets_the_amphora(world: World) -> None:
     assert not world.directory.path.exists()
     with pytest.raises(AmphoraNotFound):
         amphora.apply(bundle(TWO))
+
+
+def test_down_names_what_the_configuration_needs_that_does_not_run(world: World) -> None:
+    amphora = world.amphora()
+    assert amphora.down() == ()  # nothing pushed: nothing is needed
+    applied(amphora, bundle(TWO, udp="stream {}"))
+    assert amphora.down() == ()
+
+    world.haproxy.serving = None  # HAProxy died
+    world.udp[0].stop()
+    assert amphora.down() == ("haproxy", "nginx")
+
+    applied(amphora, bundle(None))  # a configuration without listeners needs neither
+    assert amphora.down() == ()

@@ -287,3 +287,26 @@ def test_bad_settings_fail_at_construction(options: dict[str, object], problem: 
     }
     with pytest.raises(ValueError, match=problem):
         HeartbeatSender(**arguments)  # type: ignore[arg-type]
+
+
+def test_services_down_are_reported(collector: Collector, sender: Make) -> None:
+    sender([Reporting(A1, None, down=("haproxy",))]).send_once()
+
+    [message] = collector.receive(1)
+    assert message.down == ("haproxy",)
+
+
+def test_wake_sends_the_next_round_at_once(collector: Collector, sender: Make) -> None:
+    stop = threading.Event()
+    heartbeats = sender([Reporting(A1, None)], interval=3600)
+    thread = threading.Thread(target=heartbeats.run, args=(stop,))
+    thread.start()
+    try:
+        collector.receive(1)  # the first round, at start
+        heartbeats.wake()
+        second = collector.receive(1)  # long before the hour is up
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+    assert second and not thread.is_alive()

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import zlib
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -235,3 +236,19 @@ def test_version_1_pools_nested_in_listeners_are_flattened() -> None:
 def test_pool_keys_drop_the_listener_suffix() -> None:
     assert pool_id_of(f"{POOL}:{LISTENER}") == POOL
     assert pool_id_of(POOL) == POOL
+
+
+def test_services_down_travel_as_piers_one_extra_key() -> None:
+    message = replace(from_document(OCTAVIA_MESSAGE), down=("haproxy",))
+
+    document = to_document(message)
+
+    assert document == {**OCTAVIA_MESSAGE, "down": ["haproxy"]}
+    assert decode_heartbeat(encode_heartbeat(message, KEY), KEY).down == ("haproxy",)
+    assert "down" not in to_document(from_document(OCTAVIA_MESSAGE))  # Octavia's shape
+
+
+@pytest.mark.parametrize("down", ["haproxy", [1], {"haproxy": True}])
+def test_a_down_that_is_not_a_list_of_names_is_malformed(down: Any) -> None:
+    with pytest.raises(MalformedHeartbeat, match="down"):
+        from_document({**OCTAVIA_MESSAGE, "down": down})
