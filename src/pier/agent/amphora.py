@@ -91,6 +91,11 @@ class Amphora:
     def haproxy_running(self) -> bool:
         return self._haproxy.running()
 
+    @property
+    def version(self) -> str | None:
+        """The version of the configuration last applied whole."""
+        return self._version
+
     def haproxy_master_pid(self) -> int | None:
         return self._haproxy.master_pid()
 

@@ -53,6 +53,9 @@ class Reporting:
     amphora_id: str
     stats_socket: Path | None
     down: tuple[str, ...] = ()
+    # Read before the stats: a push landing in between makes the heartbeat look older than
+    # it is (harmless), never newer.
+    config_version: str | None = None
 
 
 # The pure part: `show stat` CSV -> a version 3 message.
@@ -266,7 +269,8 @@ class HeartbeatSender:
                 extra={"amphora_id": reporting.amphora_id, "error": str(error)},
             )
             message, counters = heartbeat_from_stats(reporting.amphora_id, seq, None, last)
-        return replace(message, down=reporting.down), counters
+        extras = replace(message, down=reporting.down, config_version=reporting.config_version)
+        return extras, counters
 
     def _send(self, datagram: bytes, amphora_id: str) -> None:
         family, address = self._destinations[self._next_target]

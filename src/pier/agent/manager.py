@@ -148,6 +148,7 @@ class AmphoraManager:
             amphorae = list(self._amphorae.values())
         reports = []
         for amphora in amphorae:
+            version = amphora.version
             running = amphora.haproxy_running
             down = amphora.down(running)
             reports.append(
@@ -155,6 +156,7 @@ class AmphoraManager:
                     amphora_id=amphora.amphora_id,
                     stats_socket=amphora.directory.stats_socket if running else None,
                     down=down,
+                    config_version=version,
                 )
             )
         return reports

@@ -51,14 +51,21 @@ class Snapshot:
     trees: dict[str, StoredLoadBalancer] = field(default_factory=dict)
     stats_rows: set[tuple[str, str]] = field(default_factory=set)  # (listener id, amphora id)
     health: set[str] = field(default_factory=set)  # amphorae with a health row
+    config_versions: dict[str, str] = field(default_factory=dict)  # as last pushed
 
     @classmethod
     def read(cls, session: Session, amphora_ids: Sequence[str]) -> "Snapshot":
         snapshot = cls()
         for chunk in chunks(amphora_ids):
-            query = select(Amphora.id, Amphora.loadbalancer_id, Amphora.status)
-            for amphora_id, lb_id, status in session.execute(query.where(Amphora.id.in_(chunk))):
+            query = select(
+                Amphora.id, Amphora.loadbalancer_id, Amphora.status, Amphora.config_version
+            )
+            for amphora_id, lb_id, status, version in session.execute(
+                query.where(Amphora.id.in_(chunk))
+            ):
                 snapshot.amphorae[amphora_id] = (lb_id, status)
+                if version is not None:
+                    snapshot.config_versions[amphora_id] = version
             keys = select(ListenerStatistics.listener_id, ListenerStatistics.amphora_id)
             for listener_id, stats_amphora_id in session.execute(
                 keys.where(ListenerStatistics.amphora_id.in_(chunk))

@@ -57,6 +57,7 @@ COUNTERS = (
     "unknown_amphora",
     "no_loadbalancer",  # amphora DELETED, or its load balancer missing or DELETED
     "stale",  # too old when written: statistics only
+    "other_config",  # built before the last push: statistics only
     "listener_count_mismatch",  # no liveness refresh
     "status_changes",  # operating status changes derived (rows written: at most as many)
     "failed",  # an error judging one amphora (logged)
@@ -163,6 +164,13 @@ class HeartbeatWriter:
             )
             return
         message = received.message
+        pushed = snapshot.config_versions.get(amphora_id)
+        if message.config_version is not None and pushed and message.config_version != pushed:
+            # Built before the last push finished: its listeners and pools are the old ones.
+            writes.stats += stats
+            writes.counts["written"] += 1
+            writes.counts["other_config"] += 1
+            return
         live = refreshes_liveness(tree, message)
         changes = derive_statuses(tree, message)
         # Nothing above writes; from here on the amphora's writes are recorded together.

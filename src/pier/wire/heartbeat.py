@@ -99,6 +99,11 @@ class HeartbeatMessage:
     # ignores it; Pier's health manager fails such an amphora over without waiting for
     # `heartbeat_timeout`, since a dead HAProxy is an answer, not a silence.
     down: tuple[str, ...] = ()
+    # Pier's second addition (key `config`): the version (sha256) of the configuration the
+    # amphora served when the heartbeat was built. A heartbeat built before the last push
+    # describes the configuration before it (a new listener missing), so the health manager
+    # takes its statistics but not its statuses. None from Octavia's amphorae.
+    config_version: str | None = None
 
     @property
     def stats_are_deltas(self) -> bool:
@@ -117,7 +122,9 @@ def encode_heartbeat(message: HeartbeatMessage, key: str) -> bytes:
 
 
 def to_document(message: HeartbeatMessage) -> dict[str, Any]:
-    """The JSON object Octavia's amphora sends (version 2/3 shape), plus `down` if any."""
+    """The JSON object Octavia's amphora sends (version 2/3 shape), plus Pier's `down` and
+    `config` when there is something to say.
+    """
     document: dict[str, Any] = {
         "id": message.amphora_id,
         "seq": message.seq,
@@ -136,6 +143,8 @@ def to_document(message: HeartbeatMessage) -> dict[str, Any]:
     }
     if message.down:
         document["down"] = list(message.down)
+    if message.config_version is not None:
+        document["config"] = message.config_version
     return document
 
 
@@ -210,7 +219,10 @@ def from_document(document: Any) -> HeartbeatMessage:
     down = document.get("down", ())
     if down and (not isinstance(down, list) or not all(isinstance(d, str) for d in down)):
         raise MalformedHeartbeat("down must be a list of service names")
-    return HeartbeatMessage(amphora_id, seq, version, listeners, pools, tuple(down))
+    config_version = document.get("config")
+    if config_version is not None and not isinstance(config_version, str):
+        raise MalformedHeartbeat("config must be a configuration version string")
+    return HeartbeatMessage(amphora_id, seq, version, listeners, pools, tuple(down), config_version)
 
 
 def _count(value: Any, where: str) -> int:

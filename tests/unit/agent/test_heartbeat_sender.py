@@ -289,11 +289,13 @@ def test_bad_settings_fail_at_construction(options: dict[str, object], problem: 
         HeartbeatSender(**arguments)  # type: ignore[arg-type]
 
 
-def test_services_down_are_reported(collector: Collector, sender: Make) -> None:
-    sender([Reporting(A1, None, down=("haproxy",))]).send_once()
+def test_services_down_and_the_config_version_are_reported(
+    collector: Collector, sender: Make
+) -> None:
+    sender([Reporting(A1, None, down=("haproxy",), config_version="v1")]).send_once()
 
     [message] = collector.receive(1)
-    assert message.down == ("haproxy",)
+    assert (message.down, message.config_version) == (("haproxy",), "v1")
 
 
 def test_wake_sends_the_next_round_at_once(collector: Collector, sender: Make) -> None:

@@ -1,6 +1,6 @@
 """The writer over a real database: liveness, statuses written only on change, statistics."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -231,6 +231,24 @@ def test_a_stale_heartbeat_only_adds_its_statistics(
     row = stats(sessions, ids)
     assert row is not None and row.bytes_in == 7
     assert writer.counters["stale"] == 1
+
+
+def test_a_heartbeat_built_before_the_last_push_only_adds_its_statistics(
+    writer: HeartbeatWriter, sessions: SessionFactory, ids: Ids
+) -> None:
+    """A new listener is missing from a heartbeat built before the push that added it."""
+    with transaction(sessions) as session:
+        session.get(Amphora, ids.amphora).config_version = "v2"  # type: ignore[union-attr]
+    before = replace(heartbeat(ids, listeners={}), config_version="v1")
+
+    write(writer, before)
+
+    assert operating(sessions, ids)["listener"] == "OFFLINE"  # not ERROR
+    assert health(sessions, ids.amphora) is None
+    assert writer.counters["other_config"] == 1
+
+    write(writer, replace(heartbeat(ids, seq=2), config_version="v2"))
+    assert operating(sessions, ids)["listener"] == "ONLINE"
 
 
 def test_version_3_statistics_are_added_and_active_connections_overwritten(

@@ -252,3 +252,12 @@ def test_services_down_travel_as_piers_one_extra_key() -> None:
 def test_a_down_that_is_not_a_list_of_names_is_malformed(down: Any) -> None:
     with pytest.raises(MalformedHeartbeat, match="down"):
         from_document({**OCTAVIA_MESSAGE, "down": down})
+
+
+def test_the_configuration_version_travels_as_config() -> None:
+    message = replace(from_document(OCTAVIA_MESSAGE), config_version="ab12")
+
+    assert to_document(message)["config"] == "ab12"
+    assert decode_heartbeat(encode_heartbeat(message, KEY), KEY).config_version == "ab12"
+    with pytest.raises(MalformedHeartbeat, match="config"):
+        from_document({**OCTAVIA_MESSAGE, "config": 12})
