@@ -179,7 +179,7 @@ def test_killed_haproxy_is_replaced_and_traffic_returns(
     assert "amphora failover started" in pier.log()
 
 
-def test_failover_api_replaces_a_working_amphora(
+def test_failover_apis_replace_a_working_amphora(
     pier: PierProcess, api: Api, backends: list[HttpBackend]
 ) -> None:
     lb_id, vip, port = api.create("on-demand", backends)
@@ -192,6 +192,13 @@ def test_failover_api_replaces_a_working_amphora(
     assert new["id"] != old["id"]
     assert answers(vip, port)
     assert not haproxy_pids(pier, old["id"])
+
+    api.call("PUT", f"/v2/octavia/amphorae/{new['id']}/failover")
+
+    api.wait_active(lb_id, 30)
+    [third] = api.amphorae(lb_id)
+    assert third["id"] not in (old["id"], new["id"])
+    assert answers(vip, port)
 
 
 def test_breaker_holds_when_every_heartbeat_stops(
