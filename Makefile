@@ -77,6 +77,9 @@ bench-dataplane: $(STAMP) ## data-plane benchmark: Pier's VIP vs hand-written HA
 bench-density: $(STAMP) ## density benchmark: 100, 500 and 1,000 load balancers on this host
 	$(BIN)/python bench/density/run.py
 
+bench-failover: $(STAMP) ## kill an LB's HAProxy, then its agent, under load: outage and lost requests
+	$(BIN)/python bench/failover/run.py
+
 bench-heartbeat: $(STAMP) ## heartbeats verified and processed per second on one core
 	$(BIN)/python bench/heartbeat/run.py
 
