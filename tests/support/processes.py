@@ -1,6 +1,7 @@
 """Real processes for tests: start on a free loopback port, wait until healthy, always stop."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -23,6 +24,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def vip_cidr() -> str:
+    """A random /24 in 127.100.0.0-127.199.255.0, clear of the backends' 127.0.x addresses."""
+    return f"127.{secrets.randbelow(100) + 100}.{secrets.randbelow(256)}.0/24"
 
 
 @dataclass
@@ -67,6 +73,10 @@ def pier_up(
     """
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
+    # A VIP range of its own: Piers of tiers running side by side would otherwise hand out the
+    # same VIP, and HAProxy (SO_REUSEPORT) would let two load balancers share one address.
+    if "--loopback-vip-cidr" not in extra:
+        extra = ("--loopback-vip-cidr", vip_cidr(), *extra)
     log_path = data_dir / "pier.log"
     command: Sequence[str] = [
         str(BIN / "pier"),
