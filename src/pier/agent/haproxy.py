@@ -62,11 +62,21 @@ class HaproxyTimeouts:
 
 class HaproxyProcess:
     def __init__(
-        self, directory: AmphoraDirectory, *, binary: str, timeouts: HaproxyTimeouts
+        self,
+        directory: AmphoraDirectory,
+        *,
+        binary: str,
+        timeouts: HaproxyTimeouts,
+        namespace: str | None = None,
     ) -> None:
+        """With `namespace`, HAProxy runs in that network namespace (`ip netns exec`, which
+        executes it in place: the pid is HAProxy's); its sockets are files, reachable from
+        the agent's namespace all the same.
+        """
         self.directory = directory
         self._binary = binary
         self._timeouts = timeouts
+        self._namespace = namespace
         self._master_pid: int | None = None
         # The master this agent started, kept to reap it once it exits.
         self._master: subprocess.Popen[bytes] | None = None
@@ -117,7 +127,9 @@ class HaproxyProcess:
     def start(self) -> None:
         """Start from haproxy.cfg and wait until a worker serves."""
         directory = self.directory
+        in_namespace = [] if self._namespace is None else ["ip", "netns", "exec", self._namespace]
         command = [
+            *in_namespace,
             self._binary,
             "-W",
             "-S",
