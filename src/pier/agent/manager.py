@@ -13,7 +13,7 @@ from collections.abc import Callable, Set
 from pathlib import Path
 
 from pier.agent.amphora import Amphora, UdpService
-from pier.agent.errors import AmphoraConflict, AmphoraNotFound, InvalidRequest
+from pier.agent.errors import AgentError, AmphoraConflict, AmphoraNotFound, InvalidRequest
 from pier.agent.haproxy import HaproxyProcess, HaproxyTimeouts
 from pier.agent.haproxy_changes import Haproxy
 from pier.agent.heartbeat import Reporting
@@ -25,8 +25,10 @@ from pier.agent.layout import (
     remove_alias,
     write_atomically,
 )
+from pier.agent.netns import NamespaceError, delete_namespace, ensure_namespace
 from pier.agent.udp import UdpProxy
 from pier.wire.agent_api import API_VERSION, AgentInfo, AmphoraState, ApplyResult
+from pier.wire.netns import amphora_namespace
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +41,15 @@ class AmphoraManager:
         haproxy_binary: str = "haproxy",
         haproxy_factory: Callable[[AmphoraDirectory], Haproxy] | None = None,
         udp_factory: Callable[[Path], UdpService] = UdpProxy,
+        netns: bool = False,
     ) -> None:
         """The factories are for tests (fakes); by default each amphora gets a real
-        `HaproxyProcess` running `haproxy_binary` and a real nginx `UdpProxy`.
+        `HaproxyProcess` running `haproxy_binary` and a real nginx `UdpProxy`. With `netns`,
+        each amphora's HAProxy runs in a network namespace of its own
+        (`pier.wire.netns.amphora_namespace`), where the bridge network plugs its ports.
         """
         self.state_dir = state_dir.resolve()
+        self.netns = netns
         self._binary = haproxy_binary
         self._haproxy_factory = haproxy_factory or self._real_haproxy
         self._udp_factory = udp_factory
@@ -96,6 +102,11 @@ class AmphoraManager:
             raise InvalidRequest("Invalid amphora id", f"{amphora_id!r} cannot name a directory")
         if not loadbalancer_id:
             raise InvalidRequest("Invalid request", "loadbalancer_id is required")
+        if self.netns:
+            try:
+                ensure_namespace(amphora_namespace(amphora_id))
+            except NamespaceError as error:
+                raise AgentError("Could not make the amphora's namespace", str(error)) from None
         with self._lock:
             existing = self._amphorae.get(amphora_id)
             if existing is None:
@@ -133,6 +144,7 @@ class AmphoraManager:
             with self._lock:
                 if self._amphorae.get(amphora_id) is amphora:
                     del self._amphorae[amphora_id]
+            self._delete_namespace(amphora_id)
             return
         # Not adopted (its metadata was unreadable) or left by a crashed create: whatever runs
         # from the directory goes with it.
@@ -141,6 +153,15 @@ class AmphoraManager:
             self._haproxy_factory(directory).stop()
         remove_alias(directory)
         shutil.rmtree(directory.path, ignore_errors=True)
+        self._delete_namespace(amphora_id)
+
+    def _delete_namespace(self, amphora_id: str) -> None:
+        if not self.netns:
+            return
+        try:
+            delete_namespace(amphora_namespace(amphora_id))
+        except NamespaceError as error:
+            raise AgentError("Could not remove the amphora's namespace", str(error)) from None
 
     def reporting(self) -> list[Reporting]:
         """What the heartbeats cover: every amphora, its stats socket when HAProxy runs."""
@@ -209,7 +230,10 @@ class AmphoraManager:
         )
 
     def _real_haproxy(self, directory: AmphoraDirectory) -> Haproxy:
-        return HaproxyProcess(directory, binary=self._binary, timeouts=HaproxyTimeouts())
+        namespace = amphora_namespace(directory.path.name) if self.netns else None
+        return HaproxyProcess(
+            directory, binary=self._binary, timeouts=HaproxyTimeouts(), namespace=namespace
+        )
 
 
 def _haproxy_version(binary: str) -> str:

@@ -42,6 +42,12 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         help="the HAProxy binary",
     )
     parser.add_argument(
+        "--amphora-netns",
+        action="store_true",
+        help="run each amphora's HAProxy in a network namespace of its own, where the bridge "
+        "network driver plugs its ports (needs root; UDP listeners are not supported there yet)",
+    )
+    parser.add_argument(
         "--heartbeat-target",
         action="append",
         type=_host_port,
@@ -68,7 +74,7 @@ def _host_port(value: str) -> tuple[str, int]:
 def run(args: argparse.Namespace) -> int:
     if args.heartbeat_target and args.heartbeat_key_file is None:
         raise SystemExit("pier agent: --heartbeat-target needs --heartbeat-key-file")
-    manager = AmphoraManager(args.state_dir, haproxy_binary=args.haproxy)
+    manager = AmphoraManager(args.state_dir, haproxy_binary=args.haproxy, netns=args.amphora_netns)
     manager.adopt()
     stop = threading.Event()
     heartbeats = _start_heartbeats(args, manager, stop) if args.heartbeat_target else None
