@@ -5,12 +5,14 @@ may make it first, so both only ever ensure.
 """
 
 import logging
+import shutil
 import subprocess
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 NETNS_DIR = Path("/run/netns")
+IP = shutil.which("ip") or "/usr/sbin/ip"
 TIMEOUT_S = 10.0
 
 
@@ -36,7 +38,7 @@ def delete_namespace(name: str) -> None:
 def _ip(*arguments: str) -> None:
     try:
         subprocess.run(
-            ["ip", *arguments], check=True, capture_output=True, text=True, timeout=TIMEOUT_S
+            [IP, *arguments], check=True, capture_output=True, text=True, timeout=TIMEOUT_S
         )
     except subprocess.CalledProcessError as error:
         raise NamespaceError(f"ip {' '.join(arguments)}: {error.stderr.strip()}") from error

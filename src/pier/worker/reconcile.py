@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ from pier.amphora.haproxy_config import HaproxyLimits
 from pier.db.engine import SessionFactory, transaction
 from pier.db.snapshot import load_spec
 from pier.db.tables.lbaas import Amphora
-from pier.db.tables.worker import release_lease, take_lease
+from pier.db.tables.worker import lease_owners, release_lease, release_leases_of, take_lease
 from pier.domain.enums import AmphoraRole, AmphoraStatus
 from pier.domain.errors import PermanentDriverError, TransientDriverError
 from pier.domain.rules import check_consistent
@@ -129,6 +130,25 @@ class Reconciler:
     def delete_orphan_amphorae(self) -> int:
         return resync.delete_orphan_amphorae(self.sessions, self.compute, self.network, self.clock)
 
+    def release_dead_leases(self) -> int:
+        """Leases of workers on this host whose process is gone (killed mid-pass): without
+        this their load balancers would wait out the lease TTL before anyone resumes them.
+        """
+        host = socket.gethostname()
+        with transaction(self.sessions) as session:
+            dead = [
+                owner
+                for owner in lease_owners(session)
+                if owner != self.owner and _dead_on(host, owner)
+            ]
+            released = release_leases_of(session, dead)
+        if released:
+            logger.warning("released the leases of dead workers", extra={"owners": dead})
+        return released
+
+    def delete_stray_instances(self) -> int:
+        return resync.delete_stray_instances(self.sessions, self.compute)
+
     def _lease(self, loadbalancer_id: str) -> bool:
         with transaction(self.sessions) as session:
             return take_lease(session, loadbalancer_id, self.owner, self.clock(), self.lease_ttl)
@@ -232,6 +252,20 @@ def _reason(error: Exception) -> str:
     if isinstance(error, TransientDriverError):
         return message or kind
     return f"{kind}: {message}" if message else kind
+
+
+def _dead_on(host: str, owner: str) -> bool:
+    """Whether `owner` (`host:pid:tag`, as Reconciler names itself) ran on `host` in a process
+    that is no more. Owners from elsewhere, or in another shape, are left to their TTL.
+    """
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    try:
+        stat = Path(f"/proc/{parts[1]}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] in (["Z"], ["X"])
 
 
 def _amphora_of(action: Action) -> str | None:

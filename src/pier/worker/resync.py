@@ -91,3 +91,35 @@ def delete_orphan_amphorae(
         else:
             deleted += 1
     return deleted
+
+
+def delete_stray_instances(sessions: SessionFactory, compute: Compute) -> int:
+    """Delete every instance compute runs that no live amphora row wants; returns how many.
+
+    An amphora row is committed before compute is asked for its instance, so an instance
+    without a row (or with a DELETED one) is left over: by a crash between an instance's
+    deletion and its row's, a database restored from an older copy, or a hand-made test.
+    """
+    instances = compute.inventory()
+    if not instances:
+        return 0
+    with transaction(sessions, write=False) as session:
+        wanted = set(
+            session.scalars(
+                select(Amphora.id)
+                .where(Amphora.id.in_(list(instances)))
+                .where(Amphora.status != AmphoraStatus.DELETED.value)
+            )
+        )
+    deleted = 0
+    for amphora_id, compute_id in instances.items():
+        if amphora_id in wanted:
+            continue
+        try:
+            compute.delete_amphora(compute_id)
+        except Exception:
+            logger.exception("could not delete a stray instance", extra={"amphora_id": amphora_id})
+        else:
+            logger.warning("stray instance deleted", extra={"amphora_id": amphora_id})
+            deleted += 1
+    return deleted

@@ -59,6 +59,10 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         """Loop until `stop` is set; a pass in progress finishes first."""
         logger.info("worker started (owner %s)", self.reconciler.owner)
+        try:
+            self.reconciler.release_dead_leases()
+        except Exception:
+            logger.exception("could not look for the leases of dead workers")
         next_resync = self._monotonic()
         while not stop.is_set():
             now = self._monotonic()
@@ -72,9 +76,12 @@ class Worker:
         logger.info("worker stopped")
 
     def resync(self) -> int:
-        """Delete orphan amphorae and enqueue every tree still PENDING_*; returns how many."""
+        """Delete orphan amphorae and stray instances, and enqueue every tree still
+        PENDING_*; returns how many.
+        """
         try:
             self.reconciler.delete_orphan_amphorae()
+            self.reconciler.delete_stray_instances()
             pending = self.reconciler.find_pending()
         except Exception:
             logger.exception("resync failed; trying again at the next interval")

@@ -5,7 +5,12 @@ from pier.domain.errors import TransientDriverError
 from pier.drivers.compute.base import AmphoraRequest
 from pier.drivers.compute.fake import FakeCompute
 from pier.drivers.network.fake import FakeNetwork
-from pier.worker.resync import delete_orphan_amphorae, find_orphan_amphorae, find_pending
+from pier.worker.resync import (
+    delete_orphan_amphorae,
+    delete_stray_instances,
+    find_orphan_amphorae,
+    find_pending,
+)
 from tests.support.factories import (
     ManualClock,
     make_healthmonitor,
@@ -75,3 +80,19 @@ def test_orphan_amphorae_are_deleted_through_compute(
     with transaction(sessions, write=False) as session:
         assert find_orphan_amphorae(session) == []
         assert session.get(Amphora, "amp-3").status == "ERROR"  # type: ignore[union-attr]
+
+
+def test_instances_no_live_amphora_row_wants_are_deleted(
+    sessions: SessionFactory, compute: FakeCompute
+) -> None:
+    for amphora_id in ("kept", "building", "deleted-row", "no-row"):
+        compute.create_amphora(AmphoraRequest(amphora_id, "lb-1", AmphoraRole.STANDALONE))
+    with transaction(sessions) as session:
+        session.add(Amphora(id="kept", status="ALLOCATED"))
+        session.add(Amphora(id="building", status="PENDING_CREATE"))  # a create in flight
+        session.add(Amphora(id="deleted-row", status="DELETED"))
+
+    assert delete_stray_instances(sessions, compute) == 2
+
+    assert set(compute.inventory()) == {"kept", "building"}
+    assert delete_stray_instances(sessions, compute) == 0

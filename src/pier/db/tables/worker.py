@@ -6,9 +6,10 @@ only matches an expired lease or one we already own. A row count of one means th
 No SELECT ... FOR UPDATE, no savepoint (pysqlite's savepoints are unreliable).
 """
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Executable, Insert, String, delete, insert, or_, update
+from sqlalchemy import Executable, Insert, String, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -71,3 +72,15 @@ def release_lease(session: Session, loadbalancer_id: str, owner: str) -> None:
         .where(ReconcileLease.loadbalancer_id == loadbalancer_id)
         .where(ReconcileLease.owner == owner)
     )
+
+
+def lease_owners(session: Session) -> set[str]:
+    return set(session.scalars(select(ReconcileLease.owner).distinct()))
+
+
+def release_leases_of(session: Session, owners: Iterable[str]) -> int:
+    """Drop every lease these owners hold (they are known to be gone); returns how many."""
+    owners = list(owners)
+    if not owners:
+        return 0
+    return _rowcount(session, delete(ReconcileLease).where(ReconcileLease.owner.in_(owners)))

@@ -59,3 +59,9 @@ class Compute(Protocol):
 
     def get_config_version(self, compute_id: str) -> str | None:
         """Version of the configuration the instance runs now; None before the first push."""
+
+    def inventory(self) -> dict[str, str]:
+        """Amphora id -> compute id of every instance this driver runs: what the worker
+        compares with the database to find instances no amphora row wants (a crash, a lost
+        database) and delete them.
+        """

@@ -105,3 +105,7 @@ class FakeCompute:
         self._enter("get_config_version")
         instance = self.instances.get(compute_id)
         return None if instance is None else instance.config_version
+
+    def inventory(self) -> dict[str, str]:
+        self._enter("inventory")
+        return {i.amphora_id: i.compute_id for i in self.instances.values()}

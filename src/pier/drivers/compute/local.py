@@ -105,6 +105,13 @@ class LocalCompute:
         state = self._by_compute_id(compute_id)
         return None if state is None else state["version"]
 
+    def inventory(self) -> dict[str, str]:
+        response = self._call("GET", "/amphorae")
+        if response.status_code != 200:
+            raise _error(response, "listing amphorae")
+        amphorae: list[AmphoraState] = response.json()["amphorae"]
+        return {a["amphora_id"]: a["compute_id"] for a in amphorae}
+
     def _by_compute_id(self, compute_id: str) -> AmphoraState | None:
         """The agent's routes are keyed by amphora id; its compute ids may be the same."""
         state = self._state(compute_id)

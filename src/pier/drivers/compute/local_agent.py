@@ -8,6 +8,7 @@ the agent's server certificate names 127.0.0.1, the controller's client certific
 only kind the agent accepts.
 """
 
+import contextlib
 import logging
 import os
 import signal
@@ -31,7 +32,11 @@ log = logging.getLogger(__name__)
 CERT_LIFETIME = timedelta(days=30)
 RENEW_BEFORE = timedelta(days=14)
 START_TIMEOUT_S = 30.0
-RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+# A first restart at once: while the agent is down its amphorae send no heartbeats, and a
+# restart slower than the heartbeat timeout would look like dead amphorae.
+RESTART_BACKOFF_S = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
+SUPERVISE_POLL_S = 0.2
+PREVIOUS_STOP_TIMEOUT_S = 10.0
 
 
 class AgentStartError(RuntimeError):
@@ -116,7 +121,12 @@ class LocalAgent:
         return command
 
     def start(self) -> AgentEndpoint:
-        """Start the agent and wait until it answers over mutual TLS."""
+        """Start the agent and wait until it answers over mutual TLS. An agent of this data
+        dir left running by a `pier up` that was killed is stopped first (its amphorae keep
+        serving; the new agent adopts them): it holds the port, and its heartbeats go to the
+        health port of the `pier up` that is gone.
+        """
+        self._stop_previous()
         with self._lock:
             self._spawn()
         self._wait_ready()
@@ -152,10 +162,27 @@ class LocalAgent:
             time.sleep(0.1)
         raise AgentStartError(f"pier agent did not answer within {START_TIMEOUT_S}s")
 
+    def _stop_previous(self) -> None:
+        previous = _agents_of(self.state_dir)
+        if not previous:
+            return
+        log.warning("stopping an agent left running", extra={"pids": previous})
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            for pid in previous:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+            deadline = time.monotonic() + PREVIOUS_STOP_TIMEOUT_S
+            while _agents_of(self.state_dir) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            previous = _agents_of(self.state_dir)
+            if not previous:
+                return
+        raise AgentStartError(f"an earlier agent of {self.state_dir} does not stop: {previous}")
+
     def supervise(self, stop: threading.Event) -> None:
         """Restart the agent whenever it exits, backing off while it keeps failing."""
         failures = 0
-        while not stop.wait(1.0):
+        while not stop.wait(SUPERVISE_POLL_S):
             process = self._process
             if process is None:
                 continue
@@ -182,3 +209,23 @@ class LocalAgent:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
+
+
+def _agents_of(state_dir: Path) -> list[int]:
+    """Pids of `pier agent` processes serving `state_dir` (not zombies), from /proc."""
+    wanted = [b"--state-dir", str(state_dir).encode()]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[:1]
+        except OSError:
+            continue
+        if b"agent" not in arguments or state in (["Z"], ["X"]):
+            continue
+        flags = list(zip(arguments, arguments[1:], strict=False))
+        if tuple(wanted) in flags:
+            found.append(int(entry.name))
+    return found
