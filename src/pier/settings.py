@@ -89,6 +89,16 @@ class Settings:
     failover_breaker_min_amphorae: int = 3
     # The HMAC key; empty means "read or create data_dir/heartbeat.key".
     heartbeat_key: str = ""
+    # Housekeeping (octavia-api.md §10). Certificates of the agent and the controller: their
+    # lifetime, how long before expiry they are renewed (Octavia's cert_expiry_buffer), and
+    # how often that is looked at.
+    cert_lifetime_seconds: float = 30 * 86400.0
+    cert_renew_before_seconds: float = 14 * 86400.0
+    cert_check_interval_seconds: float = 3600.0
+    # DELETED rows are purged once this old, looked for every cleanup interval.
+    cleanup_interval_seconds: float = 30.0
+    loadbalancer_expiry_age_seconds: float = 7 * 86400.0
+    amphora_expiry_age_seconds: float = 7 * 86400.0
     resync_interval_seconds: float = 30.0
     reconcile_max_attempts: int = 5
 

@@ -5,7 +5,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import uvicorn
 
@@ -15,12 +15,17 @@ from pier.api.identity.bootstrap import ensure_identity_bootstrap
 from pier.api.network.bootstrap import ensure_public_network
 from pier.api.services import Services
 from pier.cli.options import add_common_options, add_dataplane_options, settings_from_args
-from pier.db.engine import make_engine, make_session_factory
+from pier.db.engine import SessionFactory, make_engine, make_session_factory, transaction
 from pier.db.migrate import upgrade
+from pier.drivers.compute.base import Compute
+from pier.drivers.compute.local import LocalCompute
 from pier.drivers.compute.local_agent import LocalAgent
 from pier.drivers.registry import build_compute, build_network
 from pier.health.keys import key_file
 from pier.health.manager import HealthManager
+from pier.housekeeping.certs import CertificateRotation
+from pier.housekeeping.purge import purge_deleted
+from pier.housekeeping.runner import Housekeeping, Job
 from pier.queue.memory import MemoryQueue
 from pier.settings import AuthMode, Settings
 from pier.worker.runner import Worker
@@ -90,15 +95,18 @@ def run(args: argparse.Namespace) -> int:
         authenticator=build_authenticator(settings, sessions, _clock),
         clock=_clock,
     )
+    compute = build_compute(settings, None if agent is None else agent.endpoint)
     worker = Worker(
         sessions=sessions,
         queue=queue,
-        compute=build_compute(settings, None if agent is None else agent.endpoint),
+        compute=compute,
         network=build_network(settings, sessions),
         settings=settings,
         clock=_clock,
     )
     threads.append(_thread("worker", worker.run, stop))
+    housekeeping = Housekeeping(_housekeeping_jobs(settings, sessions, agent, compute))
+    threads.append(_thread("housekeeping", housekeeping.run, stop))
     print(how_to_connect(settings), flush=True)
     # uvicorn re-raises a SIGTERM it caught once it has shut down; with the default handler
     # the process would die there, before the finally below stops the agent and the threads.
@@ -120,6 +128,25 @@ def run(args: argparse.Namespace) -> int:
             # HAProxy keeps serving: the next `pier up` starts an agent that adopts it.
             agent.stop()
     return 0
+
+
+def _housekeeping_jobs(
+    settings: Settings, sessions: SessionFactory, agent: LocalAgent | None, compute: Compute
+) -> list[Job]:
+    def purge() -> None:
+        with transaction(sessions) as session:
+            purge_deleted(
+                session,
+                _clock(),
+                loadbalancer_age=timedelta(seconds=settings.loadbalancer_expiry_age_seconds),
+                amphora_age=timedelta(seconds=settings.amphora_expiry_age_seconds),
+            )
+
+    jobs = [Job("purge", settings.cleanup_interval_seconds, purge)]
+    if agent is not None and isinstance(compute, LocalCompute):
+        rotation = CertificateRotation(agent, compute, sessions, _clock)
+        jobs.append(Job("certificates", settings.cert_check_interval_seconds, rotation.run_once))
+    return jobs
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

@@ -22,8 +22,8 @@ from pier.drivers.compute.base import AmphoraRequest, Compute, ComputeInstance
 from pier.drivers.network.base import Network
 from pier.worker.plan import Action, CreateAmphora, DeleteAmphora, PushConfig, ReleaseVip
 
-# The agent's server certificate lifetime (octavia-api.md §7: 30 days). Recorded here until the
-# certificate driver issues real certificates and reports their expiry.
+# The agent's server certificate lifetime (octavia-api.md §7: 30 days), recorded for drivers
+# that cannot tell the real expiry (the fake one).
 CERT_VALIDITY = timedelta(days=30)
 VRRP_PRIORITY = {AmphoraRole.MASTER: 100, AmphoraRole.BACKUP: 90}
 VRRP_ID = 1
@@ -108,7 +108,7 @@ def _record_instance(amphora_id: str, instance: ComputeInstance, context: Action
         compute_id=instance.compute_id,
         lb_network_ip=instance.lb_network_ip,
         status=AmphoraStatus.BOOTING.value,
-        cert_expiration=now + CERT_VALIDITY,
+        cert_expiration=instance.cert_expiration or now + CERT_VALIDITY,
         now=now,
     )
 

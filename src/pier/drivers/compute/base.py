@@ -7,6 +7,7 @@ Drivers raise `TransientDriverError` for anything worth retrying (timeouts, a bu
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -34,6 +35,9 @@ class AmphoraRequest:
 class ComputeInstance:
     compute_id: str
     lb_network_ip: str
+    # When the certificate the controller reaches the amphora's agent through expires; None
+    # when the driver cannot tell (the fake one).
+    cert_expiration: datetime | None = None
 
 
 def config_version(config_text: str) -> str:

@@ -12,10 +12,12 @@ rejects it) is permanent, and its reason, HAProxy's own words, reaches the user.
 
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography import x509
 
 from pier.domain.errors import PermanentDriverError, TransientDriverError
 from pier.drivers.compute.base import AmphoraRequest, ComputeInstance, ComputeState
@@ -34,21 +36,46 @@ class AgentEndpoint:
     ca: Path
     cert: Path
     key: Path
+    # The agent's server certificate, when the controller issued it (`pier up`'s own agent):
+    # its expiry is what the amphora API shows as `cert_expiration`.
+    server_cert: Path | None = None
 
 
 class LocalCompute:
     def __init__(self, endpoint: AgentEndpoint, transport: httpx.BaseTransport | None = None):
         self._endpoint = endpoint
+        self._transport = transport
+        self._client = self._new_client()
+
+    def _new_client(self) -> httpx.Client:
+        endpoint = self._endpoint
         context = ssl.create_default_context(cafile=str(endpoint.ca))
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(str(endpoint.cert), str(endpoint.key))
-        self._client = httpx.Client(
+        return httpx.Client(
             base_url=endpoint.url + PREFIX,
             verify=context,
             timeout=TIMEOUT,
-            transport=transport,
+            transport=self._transport,
             headers={"User-Agent": "Pier controller"},
         )
+
+    def reload_certificates(self) -> None:
+        """Use the certificate files as they are now (renewed): new requests present the new
+        client certificate. A request in flight on the old client may fail; the worker
+        retries it as any transient error.
+        """
+        old, self._client = self._client, self._new_client()
+        old.close()
+
+    def server_cert_expiration(self) -> datetime | None:
+        path = self._endpoint.server_cert
+        if path is None:
+            return None
+        try:
+            return x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc
+        except (OSError, ValueError):
+            return None
 
     def close(self) -> None:
         self._client.close()
@@ -134,7 +161,9 @@ class LocalCompute:
 
     def _instance(self, state: AmphoraState) -> ComputeInstance:
         return ComputeInstance(
-            compute_id=state["compute_id"], lb_network_ip=self._endpoint.host_address
+            compute_id=state["compute_id"],
+            lb_network_ip=self._endpoint.host_address,
+            cert_expiration=self.server_cert_expiration(),
         )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

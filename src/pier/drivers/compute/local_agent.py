@@ -29,8 +29,6 @@ from pier.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CERT_LIFETIME = timedelta(days=30)
-RENEW_BEFORE = timedelta(days=14)
 START_TIMEOUT_S = 30.0
 # A first restart at once: while the agent is down its amphorae send no heartbeats, and a
 # restart slower than the heartbeat timeout would look like dead amphorae.
@@ -61,33 +59,52 @@ class LocalAgent:
         self._ca = LocalCertificateAuthority(data_dir / "certs", clock)
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+        self._lifetime = timedelta(seconds=settings.cert_lifetime_seconds)
+        self._renew_before = timedelta(seconds=settings.cert_renew_before_seconds)
+        self.expirations: tuple[datetime, datetime] | None = None  # (server, client) not after
         self.endpoint = self._issue_certificates()
 
     def _issue_certificates(self) -> AgentEndpoint:
+        """Both certificates, each reissued when missing or within `renew_before` of expiry."""
         self._ca.ensure()
         host = self._settings.agent_host
         server = self._ca.ensure_pair(
             "agent",
             server=True,
             sans=[host, "localhost"],
-            lifetime=CERT_LIFETIME,
-            renew_before=RENEW_BEFORE,
+            lifetime=self._lifetime,
+            renew_before=self._renew_before,
         )
         client = self._ca.ensure_pair(
             "controller",
             server=False,
             sans=["pier-controller"],
-            lifetime=CERT_LIFETIME,
-            renew_before=RENEW_BEFORE,
+            lifetime=self._lifetime,
+            renew_before=self._renew_before,
         )
         self._server_cert, self._server_key = server.cert, server.key
+        self.expirations = (server.not_after, client.not_after)
         return AgentEndpoint(
             url=f"https://{host}:{self._settings.agent_port}",
             host_address=host,
             ca=self._ca.directory / "ca.pem",
             cert=client.cert,
             key=client.key,
+            server_cert=server.cert,
         )
+
+    def renew_certificates(self) -> bool:
+        """Reissue what is due; True when something was (the agent must then be restarted
+        to serve its new certificate, and the controller's client reload its own).
+        """
+        before = self.expirations
+        self.endpoint = self._issue_certificates()
+        return self.expirations != before
+
+    def restart(self) -> None:
+        """Stop and start the agent (its amphorae keep serving; the new one adopts them)."""
+        self.stop()
+        self.start()
 
     def _command(self) -> list[str]:
         settings = self._settings
@@ -195,7 +212,8 @@ class LocalAgent:
             if stop.wait(delay):
                 return
             with self._lock:
-                self._spawn()
+                if self._process is process:  # not stopped or restarted meanwhile
+                    self._spawn()
 
     def stop(self) -> None:
         """Stop the agent only; the HAProxy processes it runs keep serving until deleted."""
