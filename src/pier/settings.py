@@ -95,6 +95,9 @@ class Settings:
     cert_lifetime_seconds: float = 30 * 86400.0
     cert_renew_before_seconds: float = 14 * 86400.0
     cert_check_interval_seconds: float = 3600.0
+    # Spare amphorae kept READY for creates to claim (0: none, as in Octavia).
+    spare_amphora_pool_size: int = 0
+    spare_check_interval_seconds: float = 5.0
     # DELETED rows are purged once this old, looked for every cleanup interval.
     cleanup_interval_seconds: float = 30.0
     loadbalancer_expiry_age_seconds: float = 7 * 86400.0

@@ -6,6 +6,7 @@ The applied document is kept next to the configuration, so its version survives 
 Pushes to one amphora run one at a time (its lock); reads never wait for them.
 """
 
+import json
 import logging
 import shutil
 import threading
@@ -133,6 +134,8 @@ class Amphora:
             bundle = AmphoraConfig.from_text(text)
         except ValueError as error:
             raise ConfigRejected("Invalid configuration document", str(error)) from None
+        if not self.loadbalancer_id and bundle.loadbalancer_id:
+            self._bind(bundle.loadbalancer_id)
         if bundle.loadbalancer_id != self.loadbalancer_id:
             raise ConfigRejected(
                 "Configuration for another load balancer",
@@ -161,6 +164,17 @@ class Amphora:
             self._bundle, self._version, self._last_error = bundle, version, None
         log.info("configuration applied", extra={**self._log, "version": version, "applied": kind})
         return ApplyResult(version=version, applied=kind)
+
+    def _bind(self, loadbalancer_id: str) -> None:
+        """A spare becomes this load balancer's: recorded first, so a restarted agent adopts
+        it as such.
+        """
+        write_atomically(
+            self.directory.metadata,
+            json.dumps({"amphora_id": self.amphora_id, "loadbalancer_id": loadbalancer_id}),
+        )
+        self.loadbalancer_id = loadbalancer_id
+        log.info("spare amphora bound", extra=self._log)
 
     def resume(self) -> None:
         """For an agent that (re)starts: make what runs match the recorded configuration,

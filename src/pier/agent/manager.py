@@ -96,12 +96,11 @@ class AmphoraManager:
 
     def create(self, amphora_id: str, loadbalancer_id: str) -> tuple[AmphoraState, bool]:
         """The amphora's state and whether it was created now. Idempotent for the same
-        load balancer; the id of another load balancer's amphora is a conflict.
+        load balancer; the id of another load balancer's amphora is a conflict. An empty
+        `loadbalancer_id` makes a spare: its first configuration binds it.
         """
         if not is_valid_amphora_id(amphora_id):
             raise InvalidRequest("Invalid amphora id", f"{amphora_id!r} cannot name a directory")
-        if not loadbalancer_id:
-            raise InvalidRequest("Invalid request", "loadbalancer_id is required")
         if self.netns:
             try:
                 ensure_namespace(amphora_namespace(amphora_id))
@@ -123,7 +122,7 @@ class AmphoraManager:
                 extra={"amphora_id": amphora_id, "loadbalancer_id": loadbalancer_id},
             )
             return self.get_amphora(amphora_id).state(), True
-        if existing.loadbalancer_id != loadbalancer_id:
+        if loadbalancer_id and existing.loadbalancer_id not in ("", loadbalancer_id):
             raise AmphoraConflict(
                 "Amphora exists",
                 f"amphora {amphora_id} belongs to load balancer {existing.loadbalancer_id}",

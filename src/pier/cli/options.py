@@ -107,6 +107,12 @@ def add_dataplane_options(parser: argparse.ArgumentParser) -> None:
         help="the breaker trips only when at least this many amphorae are silent",
     )
     parser.add_argument(
+        "--spare-amphorae",
+        type=int,
+        default=defaults.spare_amphora_pool_size,
+        help="amphorae kept ready for new load balancers to claim (0, the default: none)",
+    )
+    parser.add_argument(
         "--haproxy-max-connections", type=int, default=defaults.haproxy_max_connections
     )
 
@@ -138,5 +144,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         health_check_interval_seconds=args.health_check_interval,
         failover_breaker_share=args.failover_breaker_share,
         failover_breaker_min_amphorae=args.failover_breaker_min,
+        spare_amphora_pool_size=args.spare_amphorae,
         haproxy_max_connections=args.haproxy_max_connections,
     )

@@ -26,6 +26,7 @@ from pier.health.manager import HealthManager
 from pier.housekeeping.certs import CertificateRotation
 from pier.housekeeping.purge import purge_deleted
 from pier.housekeeping.runner import Housekeeping, Job
+from pier.housekeeping.spares import SparePool
 from pier.queue.memory import MemoryQueue
 from pier.settings import AuthMode, Settings
 from pier.worker.runner import Worker
@@ -143,6 +144,9 @@ def _housekeeping_jobs(
             )
 
     jobs = [Job("purge", settings.cleanup_interval_seconds, purge)]
+    if settings.spare_amphora_pool_size > 0:
+        spares = SparePool(sessions, compute, _clock, settings.spare_amphora_pool_size)
+        jobs.append(Job("spares", settings.spare_check_interval_seconds, spares.run_once))
     if agent is not None and isinstance(compute, LocalCompute):
         rotation = CertificateRotation(agent, compute, sessions, _clock)
         jobs.append(Job("certificates", settings.cert_check_interval_seconds, rotation.run_once))

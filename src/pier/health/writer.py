@@ -56,6 +56,7 @@ COUNTERS = (
     "written",  # heartbeats whose amphora was found and processed
     "unknown_amphora",
     "no_loadbalancer",  # amphora DELETED, or its load balancer missing or DELETED
+    "spare",  # a READY amphora of the spare pool
     "stale",  # too old when written: statistics only
     "other_config",  # built before the last push: statistics only
     "listener_count_mismatch",  # no liveness refresh
@@ -219,6 +220,9 @@ class HeartbeatWriter:
             )
             return None
         lb_id, status = found
+        if lb_id is None and status == AmphoraStatus.READY:
+            writes.counts["spare"] += 1  # a spare serves nothing yet: nothing to judge
+            return None
         tree = snapshot.trees.get(lb_id) if lb_id else None
         if (
             status == AmphoraStatus.DELETED

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, assert_never
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import CursorResult
 
 from pier.db.base import new_id
 from pier.db.engine import SessionFactory, transaction
@@ -60,7 +61,11 @@ def apply(action: Action, context: ActionContext) -> None:
 
 
 def _create_amphora(action: CreateAmphora, context: ActionContext) -> None:
-    amphora_id = action.amphora_id or _insert_amphora(action.role, context)
+    amphora_id = (
+        action.amphora_id
+        or _claim_spare(action.role, context)
+        or _insert_amphora(action.role, context)
+    )
     compute = context.compute
     instance = compute.find_amphora(amphora_id) or compute.create_amphora(
         AmphoraRequest(
@@ -77,6 +82,42 @@ def _create_amphora(action: CreateAmphora, context: ActionContext) -> None:
     context.network.ensure_vip(context.spec.id, context.spec.vip_address)
     version = compute.push_config(instance.compute_id, action.config_text)
     _update_amphora(context.sessions, amphora_id, config_version=version)
+
+
+def _claim_spare(role: AmphoraRole, context: ActionContext) -> str | None:
+    """A READY spare made this load balancer's, or None when there is none. The UPDATE only
+    matches a spare still unclaimed, so two workers never get the same one; the claimed row
+    is PENDING_CREATE, which a pass resumed after a crash finishes like any create.
+    """
+    spec = context.spec
+    with transaction(context.sessions) as session:
+        candidates = session.scalars(
+            select(Amphora.id)
+            .where(Amphora.status == AmphoraStatus.READY.value)
+            .where(Amphora.loadbalancer_id.is_(None))
+            .order_by(Amphora.created_at, Amphora.id)
+            .limit(3)
+        ).all()
+        for amphora_id in candidates:
+            claimed = session.execute(
+                update(Amphora)
+                .where(Amphora.id == amphora_id)
+                .where(Amphora.status == AmphoraStatus.READY.value)
+                .where(Amphora.loadbalancer_id.is_(None))
+                .values(
+                    loadbalancer_id=spec.id,
+                    role=role.value,
+                    status=AmphoraStatus.PENDING_CREATE.value,
+                    ha_ip=spec.vip_address,
+                    ha_port_id=spec.vip_port_id,
+                    vrrp_priority=VRRP_PRIORITY.get(role),
+                    vrrp_id=VRRP_ID if role in VRRP_PRIORITY else None,
+                    updated_at=context.clock(),
+                )
+            )
+            if isinstance(claimed, CursorResult) and claimed.rowcount == 1:
+                return str(amphora_id)
+    return None
 
 
 def _insert_amphora(role: AmphoraRole, context: ActionContext) -> str:
