@@ -78,6 +78,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1.0,
         help="how often the health manager looks for silent amphorae (if `pier up` has it)",
     )
+    parser.add_argument(
+        "--spare-amphorae",
+        type=int,
+        default=1,
+        help="spare pool size (passed when `pier up` has the option; 0 for none): the "
+        "replacement claims a warm amphora",
+    )
     parser.add_argument("--interval", type=float, default=0.005, help="s between requests")
     parser.add_argument("--request-timeout", type=float, default=0.5, help="s per request")
     parser.add_argument("--before", type=float, default=1.0, help="s of load before a kill")
@@ -544,6 +551,7 @@ def pier_options(args: argparse.Namespace) -> list[str]:
     for flag, value in (
         ("--heartbeat-timeout", args.heartbeat_timeout),
         ("--health-check-interval", args.health_check_interval),
+        ("--spare-amphorae", args.spare_amphorae),
     ):
         if flag in help_text:
             extra += [flag, f"{value:g}"]
