@@ -46,7 +46,7 @@ class PierProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def _wait_healthy(
+def wait_healthy(
     url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float = 60.0
 ) -> None:
     deadline = time.monotonic() + timeout
@@ -101,7 +101,7 @@ def pier_up(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, process, log_path)
+        wait_healthy(url, process, log_path)
         yield PierProcess(url=url, data_dir=data_dir, log_path=log_path, process=process)
     finally:
         if process.poll() is None:

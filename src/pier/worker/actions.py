@@ -84,6 +84,21 @@ def _create_amphora(action: CreateAmphora, context: ActionContext) -> None:
     _update_amphora(context.sessions, amphora_id, config_version=version)
 
 
+def _new_amphora_columns(spec: LoadBalancerSpec, role: AmphoraRole) -> dict[str, Any]:
+    """What an amphora row holds from the moment it serves this load balancer in this role,
+    whether it is inserted new or a spare is claimed.
+    """
+    return {
+        "loadbalancer_id": spec.id,
+        "role": role.value,
+        "status": AmphoraStatus.PENDING_CREATE.value,
+        "ha_ip": spec.vip_address,
+        "ha_port_id": spec.vip_port_id,
+        "vrrp_priority": VRRP_PRIORITY.get(role),
+        "vrrp_id": VRRP_ID if role in VRRP_PRIORITY else None,
+    }
+
+
 def _claim_spare(role: AmphoraRole, context: ActionContext) -> str | None:
     """A READY spare made this load balancer's, or None when there is none. The UPDATE only
     matches a spare still unclaimed, so two workers never get the same one; the claimed row
@@ -104,16 +119,7 @@ def _claim_spare(role: AmphoraRole, context: ActionContext) -> str | None:
                 .where(Amphora.id == amphora_id)
                 .where(Amphora.status == AmphoraStatus.READY.value)
                 .where(Amphora.loadbalancer_id.is_(None))
-                .values(
-                    loadbalancer_id=spec.id,
-                    role=role.value,
-                    status=AmphoraStatus.PENDING_CREATE.value,
-                    ha_ip=spec.vip_address,
-                    ha_port_id=spec.vip_port_id,
-                    vrrp_priority=VRRP_PRIORITY.get(role),
-                    vrrp_id=VRRP_ID if role in VRRP_PRIORITY else None,
-                    updated_at=context.clock(),
-                )
+                .values(**_new_amphora_columns(spec, role), updated_at=context.clock())
             )
             if isinstance(claimed, CursorResult) and claimed.rowcount == 1:
                 return str(amphora_id)
@@ -127,13 +133,7 @@ def _insert_amphora(role: AmphoraRole, context: ActionContext) -> str:
         session.add(
             Amphora(
                 id=amphora_id,
-                loadbalancer_id=spec.id,
-                role=role.value,
-                status=AmphoraStatus.PENDING_CREATE.value,
-                ha_ip=spec.vip_address,
-                ha_port_id=spec.vip_port_id,
-                vrrp_priority=VRRP_PRIORITY.get(role),
-                vrrp_id=VRRP_ID if role in VRRP_PRIORITY else None,
+                **_new_amphora_columns(spec, role),
                 cached_zone=spec.availability_zone,
                 created_at=context.clock(),
             )

@@ -22,7 +22,7 @@ import pytest
 
 from pier.cli.processes import kill_processes_under, processes_under
 from tests.support.backends import HttpBackend
-from tests.support.processes import BIN, free_port, vip_cidr
+from tests.support.processes import BIN, free_port, vip_cidr, wait_healthy
 
 SEED = int(os.environ.get("PIER_CRASH_SEED", "20261123"))
 ROUNDS = int(os.environ.get("PIER_CRASH_ROUNDS", "10"))
@@ -52,16 +52,7 @@ class Pier:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log()
-            try:
-                if httpx.get(f"{self.url}/", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"pier up did not answer:\n{self.log()}")
+        wait_healthy(self.url, self.process, self.data_dir / f"pier-{self.log_number}.log")
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

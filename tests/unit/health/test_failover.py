@@ -4,14 +4,12 @@ real database with a manual clock (octavia-api.md §9.5).
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from pier.db.engine import SessionFactory, make_session_factory, transaction
+from pier.db.engine import SessionFactory, transaction
 from pier.db.tables.lbaas import Amphora, AmphoraHealth, LoadBalancer
 from pier.health.failover import FailoverPolicy, FailoverScanner
-from tests.support.databases import engine_for_test
 from tests.support.factories import ManualClock, make_loadbalancer
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -38,16 +36,6 @@ class Monotonic:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> SessionFactory:
-    return make_session_factory(engine_for_test(tmp_path))
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(T0)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from pier.db.tables.lbaas import Amphora, AmphoraHealth, LoadBalancer
 from pier.health.manager import HealthManager
 from pier.settings import Settings
 from pier.wire.heartbeat import HeartbeatMessage, encode_heartbeat
-from tests.support.databases import engine_for_test
 from tests.support.factories import make_loadbalancer
 
 KEY = "insecure-test-heartbeat-key"
@@ -31,11 +30,6 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) ->
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up waiting for {what}")
         time.sleep(0.01)
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> SessionFactory:
-    return make_session_factory(engine_for_test(tmp_path))
 
 
 @pytest.fixture

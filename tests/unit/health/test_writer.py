@@ -2,13 +2,12 @@
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from pier.db.engine import SessionFactory, make_session_factory, transaction
+from pier.db.engine import SessionFactory, transaction
 from pier.db.tables.lbaas import (
     Amphora,
     AmphoraHealth,
@@ -21,7 +20,6 @@ from pier.db.tables.lbaas import (
 from pier.health.receiver import Received, combine
 from pier.health.writer import HeartbeatWriter
 from pier.wire.heartbeat import HeartbeatMessage, ListenerReport, ListenerStats, PoolReport
-from tests.support.databases import engine_for_test
 from tests.support.factories import (
     ManualClock,
     make_listener,
@@ -41,16 +39,6 @@ class Ids:
     pool: str
     members: tuple[str, str]
     amphora: str
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> SessionFactory:
-    return make_session_factory(engine_for_test(tmp_path))
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(T0)
 
 
 @pytest.fixture
