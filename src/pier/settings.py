@@ -71,6 +71,8 @@ class Settings:
     # `loopback` network: where `public-subnet` (and so the VIPs) live; all of 127.0.0.0/8
     # is local on Linux, so HAProxy binds these without root.
     loopback_vip_cidr: str = "127.77.0.0/16"
+    # `bridge` network: `public-subnet`, a bridge on this host holding the gateway (.1).
+    bridge_public_cidr: str = "198.18.0.0/24"
     # HAProxy's global maxconn per amphora; each connection costs it two file descriptors,
     # and the agent's RLIMIT_NOFILE bounds them (20000 on these hosts).
     haproxy_max_connections: int = 4000

@@ -62,11 +62,13 @@ def add_dataplane_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--network-driver",
-        choices=["loopback", "records"],
+        choices=["loopback", "bridge", "records"],
         default="loopback",
         help="loopback: VIPs in --loopback-vip-cidr, bound on this host (default); "
+        "bridge: networks as Linux bridges, each amphora in a namespace (root); "
         "records: ports are bookkeeping only (with --compute-driver fake)",
     )
+    parser.add_argument("--bridge-public-cidr", default=defaults.bridge_public_cidr)
     parser.add_argument("--loopback-vip-cidr", default=defaults.loopback_vip_cidr)
     parser.add_argument("--agent-port", type=int, default=defaults.agent_port)
     parser.add_argument(
@@ -137,6 +139,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         compute_driver=args.compute_driver,
         network_driver=args.network_driver,
         loopback_vip_cidr=args.loopback_vip_cidr,
+        bridge_public_cidr=args.bridge_public_cidr,
         agent_port=args.agent_port,
         health_port=args.health_port,
         heartbeat_interval_seconds=args.heartbeat_interval,

@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from pier.db.migrate import upgrade
 from pier.drivers.compute.base import Compute
 from pier.drivers.compute.local import LocalCompute
 from pier.drivers.compute.local_agent import LocalAgent
+from pier.drivers.network.bridge import BridgeNetwork
 from pier.drivers.registry import build_compute, build_network
 from pier.health.keys import key_file
 from pier.health.manager import HealthManager
@@ -32,6 +34,9 @@ from pier.settings import AuthMode, Settings
 from pier.worker.runner import Worker
 
 log = logging.getLogger(__name__)
+
+# How soon a network or subnet made or deleted through the API has its bridge made or removed.
+BRIDGE_SYNC_INTERVAL_S = 2.0
 
 
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -67,6 +72,10 @@ def how_to_connect(settings: Settings) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    if settings.network_driver == "bridge" and os.geteuid() != 0:
+        raise SystemExit(
+            "pier up: --network-driver bridge makes bridges and namespaces: run as root"
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.sqlalchemy_url)
     upgrade(engine)
@@ -97,16 +106,22 @@ def run(args: argparse.Namespace) -> int:
         clock=_clock,
     )
     compute = build_compute(settings, None if agent is None else agent.endpoint)
+    network = build_network(settings, sessions)
+    if isinstance(network, BridgeNetwork):
+        network.sync()  # the bridges exist before the first amphora is plugged
     worker = Worker(
         sessions=sessions,
         queue=queue,
         compute=compute,
-        network=build_network(settings, sessions),
+        network=network,
         settings=settings,
         clock=_clock,
     )
     threads.append(_thread("worker", worker.run, stop))
-    housekeeping = Housekeeping(_housekeeping_jobs(settings, sessions, agent, compute))
+    jobs = _housekeeping_jobs(settings, sessions, agent, compute)
+    if isinstance(network, BridgeNetwork):
+        jobs.append(Job("bridges", BRIDGE_SYNC_INTERVAL_S, network.sync))
+    housekeeping = Housekeeping(jobs)
     threads.append(_thread("housekeeping", housekeeping.run, stop))
     print(how_to_connect(settings), flush=True)
     # uvicorn re-raises a SIGTERM it caught once it has shut down; with the default handler

@@ -10,6 +10,7 @@ from pier.drivers.compute.base import Compute
 from pier.drivers.compute.fake import FakeCompute
 from pier.drivers.compute.local import AgentEndpoint, LocalCompute
 from pier.drivers.network.base import Network
+from pier.drivers.network.bridge import BridgeNetwork
 from pier.drivers.network.fake import FakeNetwork
 from pier.drivers.network.loopback import LoopbackNetwork
 from pier.drivers.network.records import RecordsNetwork
@@ -25,6 +26,7 @@ NETWORK_DRIVERS: dict[str, Callable[[SessionFactory], Network]] = {
     "fake": lambda _sessions: FakeNetwork(),
     "records": RecordsNetwork,
     "loopback": LoopbackNetwork,
+    "bridge": BridgeNetwork,
 }
 
 

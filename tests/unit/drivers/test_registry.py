@@ -34,5 +34,5 @@ def test_unknown_names_are_rejected_with_the_choices(tmp_path: Path) -> None:
         ValueError, match="unknown compute driver 'nova'; choose one of: fake, local"
     ):
         build_compute(Settings(compute_driver="nova"))
-    with pytest.raises(ValueError, match="choose one of: fake, loopback, records"):
+    with pytest.raises(ValueError, match="choose one of: bridge, fake, loopback, records"):
         build_network(Settings(network_driver="neutron"), make_sessions(tmp_path))

@@ -1,8 +1,9 @@
 """The shared external network every project can put a load balancer on: `public` with
 IPv4 subnet `public-subnet`. With the `loopback` network driver the subnet is
 `Settings.loopback_vip_cidr` (in 127.0.0.0/8), so VIPs allocated from it are addresses this
-host's amphorae can bind; otherwise 198.51.100.0/24, a documentation range that never
-clashes with a real network.
+host's amphorae can bind; with `bridge` it is `Settings.bridge_public_cidr` (198.18.0.0/24,
+a bridge on this host); otherwise 198.51.100.0/24, a documentation range that never clashes
+with a real network.
 """
 
 import ipaddress
@@ -28,7 +29,10 @@ def ensure_public_network(
     `project_id` is the admin project that owns them (none by default); `router:external`
     is what makes them visible to every project, as in Neutron.
     """
-    cidr = settings.loopback_vip_cidr if settings.network_driver == "loopback" else PUBLIC_CIDR
+    cidr = {
+        "loopback": settings.loopback_vip_cidr,
+        "bridge": settings.bridge_public_cidr,
+    }.get(settings.network_driver, PUBLIC_CIDR)
     with transaction(sessions) as session:
         network = _ensure_network(session, project_id)
         _ensure_subnet(session, network, project_id, ipaddress.IPv4Network(cidr))

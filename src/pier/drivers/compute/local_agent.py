@@ -126,6 +126,8 @@ class LocalAgent:
             "--ca",
             str(self.endpoint.ca),
         ]
+        if settings.network_driver == "bridge":
+            command.append("--amphora-netns")  # where the bridge driver plugs the ports
         if self._heartbeat_port is not None and self._heartbeat_key_file is not None:
             command += [
                 "--heartbeat-target",
