@@ -10,7 +10,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 # Debian packages the data plane and its tests use; installed when one is missing.
 # haproxy: the amphorae; nginx-light + libnginx-mod-stream: UDP listeners; iputils-ping: PING
 # health monitors; wrk: the data-plane benchmark.
-APT_PACKAGES := haproxy nginx-light libnginx-mod-stream iputils-ping wrk
+APT_PACKAGES := haproxy nginx-light libnginx-mod-stream iputils-ping wrk iproute2 nftables curl
 
 .PHONY: help install run demo bench-dataplane bench-density bench-heartbeat lint fmt typecheck check test test-unit test-db test-integration test-e2e conformance golden bench-api clean
 

@@ -6,6 +6,7 @@ out, and everything gone after the deletes. Names and addresses are random per r
 198.18.0.0/15 only; the test removes what it made even when it fails.
 """
 
+import ipaddress
 import os
 import secrets
 import subprocess
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from pier.drivers.network.bridge import bridge_name
-from pier.drivers.network.linux import links
+from pier.drivers.network.linux import NAT_TABLE, links
 from pier.wire.netns import amphora_namespace
 from tests.support.lbaas import Api, answers, wait_for
 from tests.support.processes import PierProcess, pier_up
@@ -55,7 +56,7 @@ class Web:
     address: str
     process: subprocess.Popen[bytes] | None = None
 
-    def plug(self, bridge: str, prefix: int, gateway: str) -> None:
+    def plug(self, bridge: str, prefix: int, gateway: str, *, serve: bool = True) -> None:
         ip("netns", "add", self.namespace)
         ip("link", "add", self.host_end, "type", "veth", "peer", "name", "eth0", "netns",
            self.namespace)  # fmt: skip
@@ -65,7 +66,29 @@ class Web:
         ip("-n", self.namespace, "link", "set", "eth0", "up")
         ip("-n", self.namespace, "link", "set", "lo", "up")
         ip("-n", self.namespace, "route", "add", "default", "via", gateway)
-        self.start()
+        if serve:
+            self.start()
+
+    def fetch(self, address: str) -> str | None:
+        """`GET /` from inside this namespace: the answering server's name, None if none."""
+        result = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                self.namespace,
+                "curl",
+                "-s",
+                "-m",
+                "2",
+                f"http://{address}/",
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        return result.stdout.strip() or None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
@@ -111,6 +134,7 @@ def made() -> Iterator[Made]:
         subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
     for bridge in things.bridges:
         subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
+    subprocess.run(["nft", "delete", "table", "ip", NAT_TABLE], capture_output=True, check=False)
 
 
 @pytest.fixture
@@ -157,10 +181,26 @@ def test_walkthrough_with_members_in_namespaces(pier: PierProcess, made: Made) -
         made.webs.append(web)
         web.plug(bridge, 24, subnet["gateway_ip"])
 
+    vip_network = api.call("POST", "/network/v2.0/networks", {"network": {"name": "vips"}})[
+        "network"
+    ]
+    made.bridges.add(bridge_name(vip_network["id"]))
+    vip_subnet = api.call(
+        "POST",
+        "/network/v2.0/subnets",
+        {
+            "subnet": {
+                "network_id": vip_network["id"],
+                "cidr": f"198.18.{third + 1}.0/24",
+                "ip_version": 4,
+                "name": "vip-subnet",
+            }
+        },  # fmt: skip
+    )["subnet"]
     lb = api.call(
         "POST",
         "/v2/lbaas/loadbalancers",
-        {"loadbalancer": {"name": "lb1", "vip_subnet_id": api.subnet_id()}},
+        {"loadbalancer": {"name": "lb1", "vip_subnet_id": vip_subnet["id"]}},
     )["loadbalancer"]
     api.wait_active(lb["id"])
     [amphora] = api.amphorae(lb["id"])
@@ -200,6 +240,30 @@ def test_walkthrough_with_members_in_namespaces(pier: PierProcess, made: Made) -
     assert sorted(set(names)) == ["web1", "web2"]
     assert all(a != b for a, b in zip(names, names[1:], strict=False)), names
 
+    # A floating IP in front, reached from a client in a namespace of its own on `public`.
+    public_subnet = api.call("GET", f"/network/v2.0/subnets/{api.subnet_id()}")["subnet"]
+    client_address = str(ipaddress.ip_network(public_subnet["cidr"])[250])
+    client = Web("client", f"pier-test-client-{suffix}", f"ptc{suffix}", client_address)
+    made.webs.append(client)
+    client.plug(bridge_name(public["id"]), 24, public_subnet["gateway_ip"], serve=False)
+    fip = api.call(
+        "POST", "/network/v2.0/floatingips", {"floatingip": {"floating_network_id": public["id"]}}
+    )["floatingip"]
+    api.call(
+        "PUT",
+        f"/network/v2.0/floatingips/{fip['id']}",
+        {"floatingip": {"port_id": lb["vip_port_id"]}},
+    )
+    address = fip["floating_ip_address"]
+    wait_for(lambda: client.fetch(address) is not None, 10, "the floating IP from the client")
+    seen = [client.fetch(address) for _ in range(6)]
+    assert sorted(set(seen)) == ["web1", "web2"], seen  # type: ignore[type-var]
+    assert get(address) in ("web1", "web2")  # and from the host
+
+    api.call("PUT", f"/network/v2.0/floatingips/{fip['id']}", {"floatingip": {"port_id": None}})
+    wait_for(lambda: client.fetch(address) is None, 10, "the floating IP unset")
+    api.call("DELETE", f"/network/v2.0/floatingips/{fip['id']}")
+
     api.call(
         "POST",
         "/v2/lbaas/healthmonitors",
@@ -228,9 +292,11 @@ def test_walkthrough_with_members_in_namespaces(pier: PierProcess, made: Made) -
     )
     for web in made.webs:
         web.remove()
-    api.call("DELETE", f"/network/v2.0/subnets/{subnet['id']}")
-    api.call("DELETE", f"/network/v2.0/networks/{network['id']}")
+    for gone_subnet, gone_network in ((subnet, network), (vip_subnet, vip_network)):
+        api.call("DELETE", f"/network/v2.0/subnets/{gone_subnet['id']}")
+        api.call("DELETE", f"/network/v2.0/networks/{gone_network['id']}")
     wait_for(lambda: bridge not in links(), 10, "the members' bridge gone")
+    wait_for(lambda: bridge_name(vip_network["id"]) not in links(), 10, "the VIP bridge gone")
 
 
 def _member_status(api: Api, lb_id: str, address: str) -> str | None:

@@ -10,8 +10,10 @@ network or subnet created or deleted through the API appears or goes within that
 restart adopts what is there.
 
 Members on other subnets are reached through the host, which holds every subnet's gateway and
-forwards between them. Not yet: a veth per member subnet into the amphora, floating IPs,
-subnets whose ranges overlap (only the first gets its gateway on the host).
+forwards between them. A floating IP associated with a port is an address of the host on the
+external network's bridge and a DNAT (nft table `pier_floating_ips`) to the port's address.
+Not yet: a veth per member subnet into the amphora, subnets whose ranges overlap (only the
+first gets its gateway on the host).
 """
 
 import ipaddress
@@ -20,9 +22,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from pier.db.engine import transaction
+from pier.db.engine import SessionFactory, transaction
 from pier.db.tables.lbaas import Amphora
-from pier.db.tables.network import Subnet
+from pier.db.tables.network import FloatingIp, Subnet
 from pier.domain.enums import AmphoraStatus
 from pier.domain.errors import PermanentDriverError
 from pier.drivers.network import linux
@@ -58,6 +60,10 @@ class _Subnet:
 
 
 class BridgeNetwork(RecordsNetwork):
+    def __init__(self, sessions: SessionFactory) -> None:
+        super().__init__(sessions)
+        self._dnat: dict[str, str] | None = None  # what the NAT table holds, once written
+
     def ensure_vrrp_port(self, amphora_id: str, subnet_id: str | None) -> VrrpPort:
         port = super().ensure_vrrp_port(amphora_id, subnet_id)
         subnet = self._subnet(subnet_id)
@@ -111,12 +117,44 @@ class BridgeNetwork(RecordsNetwork):
                 self._ensure_bridge(subnet, routed)
             except Exception:
                 log.exception("bridge not made", extra={"network_id": subnet.network_id})
+        self._sync_floating_ips()
         wanted = {bridge_name(s.network_id) for s in subnets}
         for name, entry in linux.links().items():
             kind = entry.get("linkinfo", {}).get("info_kind")
             if name.startswith(BRIDGE_PREFIX) and kind == "bridge" and name not in wanted:
                 linux.delete_link(name)
                 log.info("bridge removed", extra={"bridge": name})
+
+    def _sync_floating_ips(self) -> None:
+        """Each associated floating IP: its address on the external network's bridge (so the
+        host answers for it there) and a DNAT to the fixed address; nothing for the others.
+        The NAT table is rewritten only when the set changed (or on the first sync).
+        """
+        with transaction(self._sessions, write=False) as session:
+            rows = session.execute(
+                select(
+                    FloatingIp.floating_ip_address,
+                    FloatingIp.fixed_ip_address,
+                    FloatingIp.floating_network_id,
+                ).where(FloatingIp.fixed_ip_address.is_not(None))
+            ).all()
+        rules = {floating: str(fixed) for floating, fixed, _ in rows}
+        on_bridge = {(bridge_name(network), f"{floating}/32") for floating, _, network in rows}
+        for bridge, address in on_bridge:
+            linux.ensure_address(bridge, address)
+        for name in linux.links():
+            if name.startswith(BRIDGE_PREFIX):
+                for address in linux.addresses(name):
+                    if address.endswith("/32") and (name, address) not in on_bridge:
+                        linux.delete_address(name, address)
+        if rules != self._dnat:
+            linux.apply_dnat(rules)
+            self._dnat = rules
+            log.info("floating IPs applied", extra={"floating_ips": len(rules)})
+
+    def teardown_floating_ips(self) -> None:
+        linux.delete_dnat()
+        self._dnat = None
 
     def _ensure_bridge(self, subnet: _Subnet, routed: list[_Subnet] | None = None) -> str:
         """The network's bridge, up, with the subnet's gateway unless an overlapping subnet

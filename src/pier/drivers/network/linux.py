@@ -87,3 +87,47 @@ def delete_link(name: str) -> None:
 def enable_forwarding() -> None:
     """The host routes between the bridges (each holds its subnet's gateway)."""
     Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
+
+
+NFT = shutil.which("nft") or "/usr/sbin/nft"
+NAT_TABLE = "pier_floating_ips"
+
+
+def apply_dnat(rules: dict[str, str]) -> None:
+    """Replace Pier's NAT table with one DNAT per floating address (floating -> fixed), for
+    packets arriving (prerouting) and sent by this host (output), in one nft transaction.
+    """
+    lines = [f"ip daddr {floating} dnat to {fixed}" for floating, fixed in sorted(rules.items())]
+    body = "\n".join(f"    {line}" for line in lines)
+    script = f"""add table ip {NAT_TABLE}
+delete table ip {NAT_TABLE}
+table ip {NAT_TABLE} {{
+  chain prerouting {{
+    type nat hook prerouting priority dstnat; policy accept;
+{body}
+  }}
+  chain output {{
+    type nat hook output priority -100; policy accept;
+{body}
+  }}
+}}
+"""
+    try:
+        subprocess.run(  # noqa: S603 - `nft` by absolute path, a script of ours
+            [NFT, "-f", "-"], input=script, check=True, capture_output=True, text=True,
+            timeout=TIMEOUT_S,
+        )  # fmt: skip
+    except subprocess.CalledProcessError as error:
+        raise TransientDriverError(f"nft: {error.stderr.strip()}") from error
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise TransientDriverError(f"nft: {error}") from error
+
+
+def delete_dnat() -> None:
+    subprocess.run(  # noqa: S603 - `nft` by absolute path
+        [NFT, "delete", "table", "ip", NAT_TABLE], capture_output=True, check=False, timeout=10
+    )
+
+
+def delete_address(name: str, address: str) -> None:
+    ip("addr", "del", address, "dev", name)
