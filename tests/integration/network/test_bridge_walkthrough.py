@@ -150,27 +150,23 @@ def get(vip: str) -> str:
     return httpx.get(f"http://{vip}/", timeout=5).text.strip()
 
 
+def tenant_network(
+    api: Api, made: Made, name: str, cidr: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A network and its subnet, made by the admin through the network API."""
+    network = api.call("POST", "/network/v2.0/networks", {"network": {"name": name}})["network"]
+    made.bridges.add(bridge_name(network["id"]))
+    body = {"network_id": network["id"], "cidr": cidr, "ip_version": 4, "name": f"{name}-subnet"}
+    subnet = api.call("POST", "/network/v2.0/subnets", {"subnet": body})["subnet"]
+    return network, subnet
+
+
 def test_walkthrough_with_members_in_namespaces(pier: PierProcess, made: Made) -> None:
     api = Api(pier)
     public = api.call("GET", "/network/v2.0/networks?name=public")["networks"][0]
     made.bridges.add(bridge_name(public["id"]))
     third = secrets.randbelow(250) + 1
-    network = api.call("POST", "/network/v2.0/networks", {"network": {"name": "members"}})[
-        "network"
-    ]
-    made.bridges.add(bridge_name(network["id"]))
-    subnet = api.call(
-        "POST",
-        "/network/v2.0/subnets",
-        {
-            "subnet": {
-                "network_id": network["id"],
-                "cidr": f"198.18.{third}.0/24",
-                "ip_version": 4,
-                "name": "members-subnet",
-            }
-        },  # fmt: skip
-    )["subnet"]
+    network, subnet = tenant_network(api, made, "members", f"198.18.{third}.0/24")
     bridge = bridge_name(network["id"])
     wait_for(lambda: bridge in links(), 10, "the members' bridge")
 
@@ -181,22 +177,7 @@ def test_walkthrough_with_members_in_namespaces(pier: PierProcess, made: Made) -
         made.webs.append(web)
         web.plug(bridge, 24, subnet["gateway_ip"])
 
-    vip_network = api.call("POST", "/network/v2.0/networks", {"network": {"name": "vips"}})[
-        "network"
-    ]
-    made.bridges.add(bridge_name(vip_network["id"]))
-    vip_subnet = api.call(
-        "POST",
-        "/network/v2.0/subnets",
-        {
-            "subnet": {
-                "network_id": vip_network["id"],
-                "cidr": f"198.18.{third + 1}.0/24",
-                "ip_version": 4,
-                "name": "vip-subnet",
-            }
-        },  # fmt: skip
-    )["subnet"]
+    vip_network, vip_subnet = tenant_network(api, made, "vips", f"198.18.{third + 1}.0/24")
     lb = api.call(
         "POST",
         "/v2/lbaas/loadbalancers",
