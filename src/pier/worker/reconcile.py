@@ -8,14 +8,11 @@ with exponential backoff. Nothing here raises for one load balancer's trouble.
 """
 
 import logging
-import os
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -23,7 +20,13 @@ from pier.amphora.haproxy_config import HaproxyLimits
 from pier.db.engine import SessionFactory, transaction
 from pier.db.snapshot import load_spec
 from pier.db.tables.lbaas import Amphora
-from pier.db.tables.worker import lease_owners, release_lease, release_leases_of, take_lease
+from pier.db.tables.worker import (
+    lease_owner,
+    lease_owners,
+    release_lease,
+    release_leases_of,
+    take_lease,
+)
 from pier.domain.enums import AmphoraRole, AmphoraStatus
 from pier.domain.errors import PermanentDriverError, TransientDriverError
 from pier.domain.rules import check_consistent
@@ -32,6 +35,7 @@ from pier.drivers.compute.base import Compute, ComputeState
 from pier.drivers.network.base import Network
 from pier.worker import resync
 from pier.worker.actions import ActionContext, apply
+from pier.worker.owner import ProcessIdentity, is_dead, this_process
 from pier.worker.plan import (
     AMPHORA_LIMITS,
     Action,
@@ -104,7 +108,8 @@ class Reconciler:
         self.network = network
         self.clock = clock
         self.max_attempts = max_attempts
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.identity: ProcessIdentity = this_process()
+        self.owner = owner or self.identity.owner()
         self.lease_ttl = lease_ttl
         self.backoff_base_seconds = backoff_base_seconds
         self.backoff_cap_seconds = backoff_cap_seconds
@@ -114,7 +119,9 @@ class Reconciler:
 
     def reconcile(self, loadbalancer_id: str) -> Outcome:
         log = PassLog(loadbalancer_id, uuid.uuid4().hex[:12])
-        if not self._lease(loadbalancer_id):
+        if not self._lease(loadbalancer_id) and not (
+            self._release_if_dead(loadbalancer_id) and self._lease(loadbalancer_id)
+        ):
             log.log(logging.INFO, "another worker holds the lease")
             return Outcome(loadbalancer_id, OutcomeKind.BUSY, retry_after=self.backoff_base_seconds)
         try:
@@ -133,18 +140,35 @@ class Reconciler:
     def release_dead_leases(self) -> int:
         """Leases of workers on this host whose process is gone (killed mid-pass): without
         this their load balancers would wait out the lease TTL before anyone resumes them.
+        Run at start and at each resync (another worker of this host may have died).
         """
-        host = socket.gethostname()
         with transaction(self.sessions) as session:
-            dead = [
-                owner
-                for owner in lease_owners(session)
-                if owner != self.owner and _dead_on(host, owner)
-            ]
+            dead = [owner for owner in lease_owners(session) if self._is_dead(owner)]
             released = release_leases_of(session, dead)
         if released:
-            logger.warning("released the leases of dead workers", extra={"owners": dead})
+            logger.warning(
+                "released the leases of dead workers",
+                extra={"owners": dead, "leases": released},
+            )
         return released
+
+    def _release_if_dead(self, loadbalancer_id: str) -> bool:
+        """Drop this load balancer's lease if its holder is a dead worker of this host; True
+        when it was (the caller takes it then).
+        """
+        with transaction(self.sessions) as session:
+            holder = lease_owner(session, loadbalancer_id)
+            if holder is None or not self._is_dead(holder):
+                return False
+            release_leases_of(session, [holder])
+        logger.warning(
+            "released the leases of a dead worker",
+            extra={"owners": [holder], "loadbalancer_id": loadbalancer_id},
+        )
+        return True
+
+    def _is_dead(self, owner: str) -> bool:
+        return owner != self.owner and is_dead(owner, self.identity)
 
     def delete_stray_instances(self) -> int:
         return resync.delete_stray_instances(self.sessions, self.compute)
@@ -252,20 +276,6 @@ def _reason(error: Exception) -> str:
     if isinstance(error, TransientDriverError):
         return message or kind
     return f"{kind}: {message}" if message else kind
-
-
-def _dead_on(host: str, owner: str) -> bool:
-    """Whether `owner` (`host:pid:tag`, as Reconciler names itself) ran on `host` in a process
-    that is no more. Owners from elsewhere, or in another shape, are left to their TTL.
-    """
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
-        return False
-    try:
-        stat = Path(f"/proc/{parts[1]}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[:1] in (["Z"], ["X"])
 
 
 def _amphora_of(action: Action) -> str | None:

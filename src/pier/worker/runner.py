@@ -58,11 +58,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Loop until `stop` is set; a pass in progress finishes first."""
-        logger.info("worker started (owner %s)", self.reconciler.owner)
-        try:
-            self.reconciler.release_dead_leases()
-        except Exception:
-            logger.exception("could not look for the leases of dead workers")
+        logger.info("worker started", extra={"owner": self.reconciler.owner})
         next_resync = self._monotonic()
         while not stop.is_set():
             now = self._monotonic()
@@ -76,12 +72,25 @@ class Worker:
         logger.info("worker stopped")
 
     def resync(self) -> int:
-        """Delete orphan amphorae and stray instances, and enqueue every tree still
-        PENDING_*; returns how many.
+        """Drop the leases of dead workers of this host, delete orphan amphorae and stray
+        instances, and enqueue every tree still PENDING_*; returns how many were enqueued.
+
+        Each step may fail on its own (an agent not answering yet must not keep the pending
+        trees from being enqueued); a failed step is tried again at the next interval.
         """
+        cleanups = (
+            ("release dead leases", self.reconciler.release_dead_leases),
+            ("delete orphan amphorae", self.reconciler.delete_orphan_amphorae),
+            ("delete stray instances", self.reconciler.delete_stray_instances),
+        )
+        for step, cleanup in cleanups:
+            try:
+                cleanup()
+            except Exception:
+                logger.exception(
+                    "resync step failed; trying again at the next interval", extra={"step": step}
+                )
         try:
-            self.reconciler.delete_orphan_amphorae()
-            self.reconciler.delete_stray_instances()
             pending = self.reconciler.find_pending()
         except Exception:
             logger.exception("resync failed; trying again at the next interval")

@@ -72,6 +72,22 @@ def test_resync_enqueues_pending_trees(sessions: SessionFactory, reconciler: Rec
     assert queue.get(timeout=0) == lb_id
 
 
+def test_resync_enqueues_pending_trees_while_the_agent_does_not_answer(
+    sessions: SessionFactory, reconciler: Reconciler, compute: FakeCompute
+) -> None:
+    """At start the agent of another host may not answer yet: the stray-instance sweep fails,
+    and the pending trees are enqueued all the same (not 30 s later).
+    """
+    queue = MemoryQueue()
+    lb_id = pending_lb(sessions)
+    compute.fail("inventory", TransientDriverError("agent unreachable"))
+    worker = make_worker(reconciler, queue)
+
+    assert worker.resync() == 1
+    assert queue.get(timeout=0) == lb_id
+    assert compute.calls["inventory"] == 1
+
+
 def test_a_transient_failure_is_requeued_after_its_backoff(
     sessions: SessionFactory, reconciler: Reconciler, compute: FakeCompute
 ) -> None:

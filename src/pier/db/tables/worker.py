@@ -78,6 +78,13 @@ def lease_owners(session: Session) -> set[str]:
     return set(session.scalars(select(ReconcileLease.owner).distinct()))
 
 
+def lease_owner(session: Session, loadbalancer_id: str) -> str | None:
+    """Who holds this load balancer's lease (expired or not), if anyone."""
+    return session.scalar(
+        select(ReconcileLease.owner).where(ReconcileLease.loadbalancer_id == loadbalancer_id)
+    )
+
+
 def release_leases_of(session: Session, owners: Iterable[str]) -> int:
     """Drop every lease these owners hold (they are known to be gone); returns how many."""
     owners = list(owners)
